@@ -1,0 +1,132 @@
+"""Account endpoints: open, list, read, close."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from functools import partial
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.access import caller_of, readable_account
+from accounts.models import Account as AccountRow
+from config import bootstrap
+from transfers import services
+from transfers.api.fields import AmountField
+from transfers.api.pagination import Pagination
+from transfers.domain import errors
+from transfers.domain.errors import InvalidAmount
+from transfers.domain.money import Currency, format_amount, to_minor
+from transfers.models import LimitUsage
+
+ACCOUNT_SCHEMA = inline_serializer(
+    "Account",
+    {
+        "id": serializers.UUIDField(),
+        "currency": serializers.ChoiceField([c.code for c in Currency]),
+        "balance": serializers.CharField(),
+        "available_balance": serializers.CharField(),
+        "daily_limit": serializers.CharField(),
+        "used_today": serializers.CharField(),
+        "pending_today": serializers.CharField(),
+        "remaining_today": serializers.CharField(),
+        "status": serializers.ChoiceField(["active", "closed"]),
+        "created_at": serializers.DateTimeField(),
+    },
+)
+_FIELDS = ("id", "currency", "balance", "daily_limit", "status", "created_at")
+
+
+class OpenAccountRequest(serializers.Serializer):
+    currency = serializers.ChoiceField([c.code for c in Currency])
+    daily_limit = AmountField(required=False)
+
+
+def accounts_json(rows: list[dict]) -> list[dict]:
+    """Accounts with today's limit figures, read in one query whatever their history."""
+    clock = bootstrap.clock()
+    today = clock.business_date(clock.now())
+    usage = LimitUsage.objects.filter(account_id__in=[r["id"] for r in rows]).filter(
+        Q(business_date=today) | Q(pending__gt=0)
+    )
+    today_usage: dict[uuid.UUID, LimitUsage] = {}
+    pending_out: dict[uuid.UUID, int] = defaultdict(int)
+    for row in usage:
+        pending_out[row.account_id] += row.pending
+        if row.business_date == today:
+            today_usage[row.account_id] = row
+    return [_account_json(r, today_usage.get(r["id"]), pending_out[r["id"]]) for r in rows]
+
+
+def _account_json(row: dict, usage: LimitUsage | None, pending_out: int) -> dict:
+    currency = Currency[row["currency"]]
+    used, pending = (usage.used, usage.pending) if usage else (0, 0)
+    money = partial(format_amount, currency=currency)
+    return {
+        "id": str(row["id"]),
+        "currency": currency.code,
+        "balance": money(row["balance"]),
+        "available_balance": money(row["balance"] - pending_out),
+        "daily_limit": money(row["daily_limit"]),
+        "used_today": money(used),
+        "pending_today": money(pending),
+        "remaining_today": money(max(0, row["daily_limit"] - used - pending)),
+        "status": row["status"],
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
+def _one(account_id: uuid.UUID) -> dict:
+    return accounts_json([AccountRow.objects.values(*_FIELDS).get(id=account_id)])[0]
+
+
+class AccountsView(APIView):
+    @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="Own accounts (ops: all accounts)")
+    def get(self, request) -> Response:
+        rows = AccountRow.objects.filter(kind=AccountRow.Kind.CUSTOMER)
+        if not caller_of(request).is_ops:
+            rows = rows.filter(owner_id=request.user.id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            rows.order_by("created_at", "id").values(*_FIELDS), request, view=self
+        )
+        return paginator.get_paginated_response(accounts_json(list(page)))
+
+    @extend_schema(request=OpenAccountRequest, responses={201: ACCOUNT_SCHEMA}, summary="Open an account")
+    def post(self, request) -> Response:
+        body = OpenAccountRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        currency = Currency[body.validated_data["currency"]]
+        daily_limit = None
+        if "daily_limit" in body.validated_data:
+            try:
+                daily_limit = to_minor(body.validated_data["daily_limit"], currency)
+            except InvalidAmount as exc:
+                raise errors.ValidationFailed({"daily_limit": [str(exc)]}) from None
+        account = services.open_account(
+            caller=caller_of(request),
+            currency=currency,
+            daily_limit=daily_limit,
+            store=bootstrap.acceptance_store(),
+        )
+        return Response(_one(account.id), status=201, headers={"Location": f"/api/v1/accounts/{account.id}"})
+
+
+class AccountView(APIView):
+    @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="An account, with today's limit figures")
+    def get(self, request, account_id: uuid.UUID) -> Response:
+        readable_account(request, account_id)
+        return Response(_one(account_id))
+
+
+class CloseAccountView(APIView):
+    @extend_schema(request=None, responses={200: ACCOUNT_SCHEMA}, summary="Close an empty account")
+    def post(self, request, account_id: uuid.UUID) -> Response:
+        services.close_account(
+            caller=caller_of(request), account_id=account_id, store=bootstrap.acceptance_store()
+        )
+        return Response(_one(account_id))

@@ -1,0 +1,32 @@
+"""The composition root: builds each adapter once, on first use, and hands it to the core."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+
+from transfers.adapters.acceptance_store import DjangoAcceptanceStore
+from transfers.adapters.clock import SystemClock
+from transfers.adapters.ledger_store import DjangoLedgerStore
+from transfers.adapters.limit_cache import RedisLimitCache
+
+
+@cache
+def acceptance_store() -> DjangoAcceptanceStore:
+    return DjangoAcceptanceStore(shards=settings.ACCOUNT_EVENT_SHARDS)
+
+
+@cache
+def ledger_store() -> DjangoLedgerStore:
+    return DjangoLedgerStore()
+
+
+@cache
+def limit_cache() -> RedisLimitCache:
+    return RedisLimitCache()
+
+
+@cache
+def clock() -> SystemClock:
+    return SystemClock(settings.TIME_ZONE)

@@ -1,0 +1,34 @@
+"""The URL map: API, health, schema, admin and the OIDC sign-in views."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import views as accounts
+from config import health
+from ledger import api as ledger
+from transfers.api import views as transfers
+
+api = [
+    path("accounts", accounts.AccountsView.as_view()),
+    path("accounts/<uuid:account_id>", accounts.AccountView.as_view()),
+    path("accounts/<uuid:account_id>/close", accounts.CloseAccountView.as_view()),
+    path("accounts/<uuid:account_id>/entries", ledger.AccountEntriesView.as_view()),
+    path("accounts/<uuid:account_id>/events", transfers.AccountEventsView.as_view()),
+    path("accounts/<uuid:account_id>/deposits", transfers.DepositView.as_view()),
+    path("accounts/<uuid:account_id>/withdrawals", transfers.WithdrawalView.as_view()),
+    path("transfers", transfers.TransferView.as_view()),
+    path("events/<uuid:event_id>", transfers.EventView.as_view()),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api)),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "transfers.api.errors.not_found"
+handler500 = "transfers.api.errors.server_error"

@@ -1,0 +1,51 @@
+"""The journal entries of an account, newest first."""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.access import readable_account
+from ledger.models import Entry
+from transfers.api.pagination import Pagination
+from transfers.domain.money import format_amount
+
+ENTRY_SCHEMA = inline_serializer(
+    "Entry",
+    {
+        "event_id": serializers.UUIDField(),
+        "type": serializers.ChoiceField(["deposit", "withdrawal", "transfer_in", "transfer_out"]),
+        "amount": serializers.CharField(),
+        "balance_after": serializers.CharField(),
+        "counterparty": serializers.UUIDField(allow_null=True),
+        "created_at": serializers.DateTimeField(),
+    },
+)
+
+
+class AccountEntriesView(APIView):
+    @extend_schema(responses={200: ENTRY_SCHEMA}, summary="Journal entries of an account, newest first")
+    def get(self, request, account_id: uuid.UUID) -> Response:
+        account = readable_account(request, account_id)
+        entries = Entry.objects.filter(account_id=account_id).order_by("-id")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        money = partial(format_amount, currency=account.currency)
+        return paginator.get_paginated_response(
+            [
+                {
+                    "event_id": str(e.transaction_id),
+                    "type": e.type,
+                    "amount": money(e.amount),
+                    "balance_after": money(e.balance_after),
+                    "counterparty": str(e.counterparty_id) if e.counterparty_id else None,
+                    "created_at": e.created_at.isoformat(),
+                }
+                for e in page
+            ]
+        )

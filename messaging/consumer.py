@@ -1,0 +1,111 @@
+"""The account-event consumer: applies each delivery batch in one transaction, acks only after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+
+from django.db import DatabaseError, close_old_connections, connection
+from pika.exceptions import AMQPError
+
+from messaging.connection import Backoff, connect
+from messaging.schema import EventMessage, PoisonMessage
+from messaging.topology import apply_queue
+from transfers import services
+from transfers.ports import LedgerStore, LimitCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tag: int
+    body: bytes
+
+
+class EventConsumer:
+    """Consumes one shard's queue; whatever has arrived when it looks is one batch.
+
+    A light load makes batches of one (low latency); a backlog makes batches of up to
+    `prefetch` (one commit for many events). Poison messages go to the dead-letter queue.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        shard: int,
+        shards: int,
+        ledger: LedgerStore,
+        cache: LimitCache,
+        stop: threading.Event,
+        prefetch: int = 200,
+    ) -> None:
+        self._url = url
+        self._queue = apply_queue(shard, shards)
+        self._shards = shards
+        self._ledger = ledger
+        self._cache = cache
+        self._stop = stop
+        self._prefetch = prefetch
+        self.applied = 0
+
+    def run(self) -> None:
+        backoff = Backoff(self._stop)
+        while not self._stop.is_set():
+            try:
+                self._run_session(backoff)
+            except (AMQPError, OSError, DatabaseError) as exc:
+                log.warning("consumer of %s lost a connection, reconnecting: %r", self._queue, exc)
+                close_old_connections()
+                connection.close()
+                backoff.wait()
+
+    def _run_session(self, backoff: Backoff) -> None:
+        broker = connect(self._url, shards=self._shards)
+        buffer: list[Delivery] = []
+        try:
+            channel = broker.channel()
+            channel.basic_qos(prefetch_count=self._prefetch)
+            channel.basic_consume(
+                self._queue,
+                on_message_callback=lambda _ch, method, _props, body: buffer.append(
+                    Delivery(method.delivery_tag, body)
+                ),
+            )
+            log.info("consuming %s", self._queue)
+            backoff.reset()
+            while not self._stop.is_set():
+                broker.process_data_events(time_limit=0.5)
+                if buffer:
+                    broker.process_data_events(time_limit=0)
+                    batch, buffer[:] = list(buffer), []
+                    self._handle(channel, batch)
+        finally:
+            # Closing returns unacknowledged messages to the queue, in order.
+            if broker.is_open:
+                broker.close()
+
+    def _handle(self, channel, batch: list[Delivery]) -> None:
+        by_event: dict[uuid.UUID, list[int]] = {}
+        for delivery in batch:
+            try:
+                message = EventMessage.decode(delivery.body)
+            except PoisonMessage as exc:
+                log.error("dead-lettering message %s: %s", delivery.tag, exc)
+                channel.basic_nack(delivery.tag, requeue=False)
+                continue
+            by_event.setdefault(message.event_id, []).append(delivery.tag)
+        if not by_event:
+            return
+        result = services.apply_events(event_ids=list(by_event), ledger=self._ledger, cache=self._cache)
+        self.applied += len(result.outcomes)
+        for event_id in (*result.failed, *result.unknown):
+            log.error("dead-lettering the message of event %s: it cannot be applied", event_id)
+            for tag in by_event.pop(event_id):
+                channel.basic_nack(tag, requeue=False)
+        for tags in by_event.values():
+            for tag in tags:
+                channel.basic_ack(tag)

@@ -1,0 +1,110 @@
+"""The outbox relay: publishes committed messages in order, with publisher confirms, then deletes them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+
+import pika
+from django.db import DatabaseError, close_old_connections, connection
+from pika.exceptions import AMQPError
+
+from messaging.connection import Backoff, connect
+from messaging.models import OutboxMessage
+from messaging.schema import EXCHANGE
+
+log = logging.getLogger(__name__)
+
+_RELAY_LOCK = zlib.crc32(b"remit-outbox-relay") - 2**31
+_OUTBOX = OutboxMessage._meta.db_table
+
+
+class OutboxRelay:
+    """Relays one shard's outbox. One relay per shard holds an advisory lock; any other waits.
+
+    A message is deleted only after RabbitMQ confirmed it, so a crash can only publish a
+    message twice (the worker skips the duplicate), never lose one.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        shard: int,
+        shards: int,
+        stop: threading.Event,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._url = url
+        self._shard = shard
+        self._shards = shards
+        self._stop = stop
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+
+    def run(self) -> None:
+        backoff = Backoff(self._stop)
+        while not self._stop.is_set():
+            try:
+                self._run_session(backoff)
+            except (AMQPError, OSError, DatabaseError) as exc:
+                log.warning("outbox relay (shard %s) lost a connection, reconnecting: %r", self._shard, exc)
+                close_old_connections()
+                connection.close()
+                backoff.wait()
+        connection.close()
+
+    def _run_session(self, backoff: Backoff) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RELAY_LOCK, self._shard])
+            if not cursor.fetchone()[0]:
+                log.info("another relay serves shard %s; standing by", self._shard)
+                self._stop.wait(self._poll_seconds * 5)
+                return
+            cursor.execute("LISTEN remit_outbox")
+        broker = connect(self._url, shards=self._shards)
+        try:
+            channel = broker.channel()
+            channel.confirm_delivery()
+            backoff.reset()
+            while not self._stop.is_set():
+                if self.relay_once(channel) < self._batch_size:
+                    self._wait_for_commit()
+                broker.process_data_events(0)
+        finally:
+            if broker.is_open:
+                broker.close()
+            connection.close()
+
+    def relay_once(self, channel) -> int:
+        """Publish up to one batch of this shard's outbox, oldest first; return how many."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, event_id, routing_key, body FROM {_OUTBOX}"
+                f" WHERE shard = %s ORDER BY id LIMIT %s",
+                [self._shard, self._batch_size],
+            )
+            rows = cursor.fetchall()
+            for _, event_id, key, body in rows:
+                channel.basic_publish(
+                    EXCHANGE,
+                    key,
+                    bytes(body),
+                    properties=pika.BasicProperties(
+                        content_type="application/json",
+                        delivery_mode=pika.DeliveryMode.Persistent,
+                        message_id=str(event_id),
+                        type=key,
+                    ),
+                    mandatory=True,
+                )
+            if rows:
+                cursor.execute(f"DELETE FROM {_OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
+        return len(rows)
+
+    def _wait_for_commit(self) -> None:
+        # The API notifies at commit; the timeout also catches a notification that was lost.
+        for _ in connection.connection.notifies(timeout=self._poll_seconds, stop_after=1):
+            pass

@@ -1,0 +1,75 @@
+"""The account-event message, version 1: what the outbox stores and RabbitMQ carries (see README)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from transfers.domain.model import EventType
+
+EXCHANGE = "account.events"
+VERSION = 1
+
+
+class PoisonMessage(ValueError):
+    """A message no worker can ever apply: undecodable, or of an unknown type or version."""
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    version: int
+    event_id: uuid.UUID
+    type: EventType
+    account: uuid.UUID
+    counterparty: uuid.UUID | None
+    amount: int
+    currency: str
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "version": self.version,
+                "event_id": str(self.event_id),
+                "type": self.type.value,
+                "account": str(self.account),
+                "counterparty": str(self.counterparty) if self.counterparty else None,
+                "amount_minor": self.amount,
+                "currency": self.currency,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> EventMessage:
+        """Raises PoisonMessage for anything but a well-formed version-1 event message."""
+        try:
+            data = json.loads(body)
+            if data["version"] != VERSION:
+                raise PoisonMessage(f"unknown version {data['version']!r}")
+            counterparty = data["counterparty"]
+            return cls(
+                version=VERSION,
+                event_id=uuid.UUID(data["event_id"]),
+                type=EventType(data["type"]),
+                account=uuid.UUID(data["account"]),
+                counterparty=uuid.UUID(counterparty) if counterparty else None,
+                amount=int(data["amount_minor"]),
+                currency=str(data["currency"]),
+            )
+        except PoisonMessage:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PoisonMessage(f"undecodable message: {exc!r}") from None
+
+
+def shard_of(account_id: uuid.UUID, shards: int) -> int:
+    """The queue an account's events go to: stable for an account, spread evenly over shards."""
+    if shards <= 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(account_id.bytes, digest_size=8).digest()) % shards
+
+
+def routing_key(event_type: EventType, shard: int, shards: int) -> str:
+    return event_type.routing_key if shards <= 1 else f"{event_type.routing_key}.{shard}"

@@ -1,0 +1,60 @@
+"""End-to-end fixtures: the API under gunicorn and the worker, against the test database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+
+from tests.support.api import ApiUser
+from tests.support.oidc_issuer import LoopbackIssuer
+from tests.support.processes import Process, api_process, child_environment, wait_until_ready, worker_process
+
+
+@dataclass
+class RunningSystem:
+    base_url: str
+    api: Process
+    worker: Process
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def live_db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The test database with commits visible to the child processes; tests use their own users."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="session")
+def system(live_db, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
+    database = settings.DATABASES["default"]
+    env = child_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        OIDC_ISSUER=oidc_issuer.issuer,
+    )
+    logs = tmp_path_factory.mktemp("processes")
+    api, base_url = api_process(env, logs)
+    worker = worker_process(env, logs)
+    api.start()
+    worker.start()
+    try:
+        wait_until_ready(base_url, api)
+        yield RunningSystem(base_url, api, worker, env)
+    finally:
+        worker.stop()
+        api.stop()
+
+
+@pytest.fixture
+def new_user(system: RunningSystem, oidc_issuer: LoopbackIssuer) -> Callable[..., ApiUser]:
+    """`new_user()` or `new_user(roles=("ops",))`: a user no other test has seen."""
+
+    def make(roles: tuple[str, ...] = ()) -> ApiUser:
+        return ApiUser(system.base_url, oidc_issuer.token(f"user-{uuid.uuid4()}", roles))
+
+    return make

@@ -1,0 +1,1 @@
+"""Adapters that implement the core's ports with Django, PostgreSQL and Redis."""

@@ -1,0 +1,175 @@
+"""Deposit, withdrawal and transfer endpoints (202 + event), and reading events."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.access import caller_of, readable_account
+from config import bootstrap
+from transfers import services
+from transfers.api.fields import AmountField, StrictCharField
+from transfers.api.pagination import Pagination
+from transfers.api.representations import event_json
+from transfers.domain import errors
+from transfers.domain.model import EventStatus, EventType, IdempotencyKey, Movement
+from transfers.models import Event
+
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1-255 printable ASCII characters; the same request with the same key within 24 h "
+    "gets the first 202 again.",
+)
+EVENT_SCHEMA = inline_serializer(
+    "Event",
+    {
+        "event_id": serializers.UUIDField(),
+        "type": serializers.ChoiceField([t.value for t in EventType]),
+        "status": serializers.ChoiceField([s.value for s in EventStatus]),
+        "reason": serializers.CharField(allow_null=True),
+        "amount": serializers.CharField(),
+        "currency": serializers.CharField(),
+        "account": serializers.UUIDField(required=False),
+        "from_account": serializers.UUIDField(required=False),
+        "to_account": serializers.UUIDField(required=False),
+        "reference": serializers.CharField(required=False),
+        "memo": serializers.CharField(required=False),
+        "created_at": serializers.DateTimeField(),
+        "processed_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+class CashMovementRequest(serializers.Serializer):
+    amount = AmountField()
+    reference = StrictCharField(max_length=140, required=False, allow_blank=True, default="")
+
+
+class TransferRequest(serializers.Serializer):
+    from_account = serializers.UUIDField()
+    to_account = serializers.UUIDField()
+    amount = AmountField()
+    memo = StrictCharField(max_length=140, required=False, allow_blank=True, default="")
+
+
+def _idempotency_key(request) -> IdempotencyKey | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _PRINTABLE_ASCII.fullmatch(key):
+        raise errors.ValidationFailed({"Idempotency-Key": ["must be 1-255 printable ASCII characters"]})
+    return IdempotencyKey(user_id=request.user.id, scope=f"{request.method} {request.path}", key=key)
+
+
+def _accept(request, movement: Movement) -> Response:
+    acceptance = services.accept_movement(
+        caller=caller_of(request),
+        movement=movement,
+        idempotency=_idempotency_key(request),
+        store=bootstrap.acceptance_store(),
+        cache=bootstrap.limit_cache(),
+        clock=bootstrap.clock(),
+    )
+    event = Event.objects.get(event_id=acceptance.event_id)
+    location = f"/api/v1/events/{acceptance.event_id}"
+    return Response(event_json(event), status=202, headers={"Location": location})
+
+
+class _CashMovementView(APIView):
+    event_type: EventType
+
+    def post(self, request, account_id: uuid.UUID) -> Response:
+        body = CashMovementRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        return _accept(
+            request,
+            Movement(
+                type=self.event_type,
+                account_id=account_id,
+                amount=body.validated_data["amount"],
+                reference=body.validated_data["reference"],
+            ),
+        )
+
+
+@extend_schema(
+    request=CashMovementRequest,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={202: EVENT_SCHEMA},
+    summary="Deposit money into an own account",
+)
+class DepositView(_CashMovementView):
+    event_type = EventType.DEPOSIT
+
+
+@extend_schema(
+    request=CashMovementRequest,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={202: EVENT_SCHEMA},
+    summary="Withdraw money from an own account",
+)
+class WithdrawalView(_CashMovementView):
+    event_type = EventType.WITHDRAWAL
+
+
+class TransferView(APIView):
+    @extend_schema(
+        request=TransferRequest,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={202: EVENT_SCHEMA},
+        summary="Transfer from an own account to any account",
+    )
+    def post(self, request) -> Response:
+        body = TransferRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        return _accept(
+            request,
+            Movement(
+                type=EventType.TRANSFER,
+                account_id=data["from_account"],
+                counterparty_id=data["to_account"],
+                amount=data["amount"],
+                memo=data["memo"],
+            ),
+        )
+
+
+class EventView(APIView):
+    @extend_schema(responses={200: EVENT_SCHEMA}, summary="An event, to whoever requested it and to ops")
+    def get(self, request, event_id: uuid.UUID) -> Response:
+        caller = caller_of(request)
+        event = Event.objects.filter(event_id=event_id).first()
+        if event is None or not (caller.is_ops or event.requested_by_id == caller.user_id):
+            raise errors.NotFound("No such event.")
+        return Response(event_json(event))
+
+
+class AccountEventsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=[s.value for s in EventStatus])],
+        responses={200: EVENT_SCHEMA},
+        summary="Events touching an account, newest first",
+    )
+    def get(self, request, account_id: uuid.UUID) -> Response:
+        readable_account(request, account_id)
+        events = Event.objects.filter(Q(account_id=account_id) | Q(counterparty_id=account_id))
+        wanted = request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in {s.value for s in EventStatus}:
+                raise errors.ValidationFailed({"status": [f"must be one of {', '.join(EventStatus)}"]})
+            events = events.filter(status=wanted)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(events.order_by("-seq"), request, view=self)
+        return paginator.get_paginated_response([event_json(e) for e in page])

@@ -1,0 +1,1 @@
+"""The Remit core: money, events, limit policy and errors in plain Python, free of any framework."""

@@ -1,0 +1,91 @@
+"""Every expected failure, each with the stable code that clients and event reasons carry."""
+
+from __future__ import annotations
+
+
+class RemitError(Exception):
+    """A failure the contract names; `code` is stable and public."""
+
+    code = "error"
+    message = "The request failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class InvalidAmount(ValueError):
+    """An amount or currency that breaks the contract's Money rules (reported under a field name)."""
+
+
+class ValidationFailed(RemitError):
+    code = "validation_error"
+    message = "The request is not valid."
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.fields = fields
+
+
+class SameAccount(RemitError):
+    code = "same_account"
+    message = "A transfer needs two different accounts."
+
+
+class CurrencyMismatch(RemitError):
+    code = "currency_mismatch"
+    message = "Both accounts of a transfer must hold the same currency."
+
+
+class NotFound(RemitError):
+    code = "not_found"
+    message = "Not found."
+
+
+class Forbidden(RemitError):
+    code = "forbidden"
+    message = "Only the owner may move money or close this account."
+
+
+class IdempotencyInProgress(RemitError):
+    code = "idempotency_in_progress"
+    message = "A request with this Idempotency-Key is still being accepted."
+
+
+class IdempotencyKeyReused(RemitError):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used for a different request."
+
+
+class AccountNotEmpty(RemitError):
+    code = "account_not_empty"
+    message = "Only an account with balance 0 and nothing pending can be closed."
+
+
+class ServiceUnavailable(RemitError):
+    code = "service_unavailable"
+    message = "The service cannot take this request now; nothing was changed. Retry later."
+
+
+class Rejection(RemitError):
+    """A reason an event may be refused: by the API at once, or by the worker when it applies it."""
+
+
+class AccountClosed(Rejection):
+    code = "account_closed"
+    message = "An account of this movement is closed."
+
+
+class DailyLimitExceeded(Rejection):
+    code = "daily_limit_exceeded"
+    message = "This movement would exceed the account's daily limit."
+
+
+class InsufficientFunds(Rejection):
+    code = "insufficient_funds"
+    message = "The balance does not cover this movement."
+
+
+class BalanceLimitExceeded(Rejection):
+    code = "balance_limit_exceeded"
+    message = "This movement would push a balance over 10^15 major units."

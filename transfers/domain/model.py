@@ -1,0 +1,235 @@
+"""Accounts as the core sees them, movement commands, events and how an event is applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from transfers.domain import errors
+from transfers.domain.money import Currency
+
+
+class EventType(enum.StrEnum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER = "transfer"
+
+    @property
+    def routing_key(self) -> str:
+        return _ROUTING_KEYS[self]
+
+    @property
+    def is_outgoing(self) -> bool:
+        """Whether the event takes money out of its source account (and so counts toward its limit)."""
+        return self is not EventType.DEPOSIT
+
+
+_ROUTING_KEYS = {
+    EventType.DEPOSIT: "account.deposit",
+    EventType.WITHDRAWAL: "account.withdraw",
+    EventType.TRANSFER: "account.transfer",
+}
+
+
+class EventStatus(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class EntryType(enum.StrEnum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    SETTLEMENT = "settlement"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: a user id, and whether they hold the `ops` role."""
+
+    user_id: int
+    is_ops: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's Idempotency-Key, scoped to its user, method and path."""
+
+    user_id: int
+    scope: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account's state as the core needs it to accept or apply a movement."""
+
+    id: uuid.UUID
+    owner_id: int | None
+    currency: Currency
+    balance: int
+    daily_limit: int
+    status: AccountStatus
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is AccountStatus.CLOSED
+
+    def readable_by(self, caller: Caller) -> bool:
+        return caller.is_ops or self.owner_id == caller.user_id
+
+    def check_movable_by(self, caller: Caller) -> None:
+        """Raises NotFound if the caller may not see the account, Forbidden if they may only read it."""
+        if not self.readable_by(caller):
+            raise errors.NotFound("No such account.")
+        if self.owner_id != caller.user_id:
+            raise errors.Forbidden()
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    """An account's outgoing money on one day: completed (`used`) and accepted but not applied (`pending`)."""
+
+    used: int = 0
+    pending: int = 0
+
+    def remaining(self, daily_limit: int) -> int:
+        return max(0, daily_limit - self.used - self.pending)
+
+    def admits(self, amount: int, daily_limit: int) -> bool:
+        return self.used + self.pending + amount <= daily_limit
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A request to move money, validated but not yet accepted.
+
+    `account_id` is the account the money leaves (withdrawal, transfer) or enters (deposit);
+    `counterparty_id` is a transfer's receiving account.
+    """
+
+    type: EventType
+    account_id: uuid.UUID
+    amount: Decimal
+    counterparty_id: uuid.UUID | None = None
+    reference: str = ""
+    memo: str = ""
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same request for an Idempotency-Key (amounts by value)."""
+        return "|".join(
+            [
+                self.type,
+                str(self.account_id),
+                str(self.counterparty_id or ""),
+                str(self.amount),
+                self.reference,
+                self.memo,
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    """An event as the API committed it; the worker applies it later."""
+
+    id: uuid.UUID
+    movement: Movement
+    amount: int
+    currency: Currency
+    requested_by: int
+    business_date: dt.date
+    accepted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event the worker is about to apply, in acceptance order."""
+
+    id: uuid.UUID
+    type: EventType
+    account_id: uuid.UUID
+    counterparty_id: uuid.UUID | None
+    amount: int
+    business_date: dt.date
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One line of a journal transaction: a signed amount on one account."""
+
+    account_id: uuid.UUID
+    amount: int
+    entry_type: EntryType
+    counterparty_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying an event decided: completed with its balanced postings, or rejected with a reason."""
+
+    event_id: uuid.UUID
+    status: EventStatus
+    reason: str | None = None
+    postings: tuple[Posting, ...] = ()
+
+
+def decide(
+    event: PendingEvent,
+    *,
+    accounts: Mapping[uuid.UUID, Account],
+    used_that_day: int,
+    settlement_id: uuid.UUID,
+) -> Outcome:
+    """Decide an event against the locked state of its accounts: the worker's re-check.
+
+    `used_that_day` is the completed outgoing money of the source account on the event's
+    business date. Checks run in a fixed order: account_closed, insufficient_funds,
+    daily_limit_exceeded, balance_limit_exceeded.
+    """
+    source = accounts[event.account_id]
+    target = accounts[event.counterparty_id] if event.counterparty_id else None
+    try:
+        if source.is_closed or (target is not None and target.is_closed):
+            raise errors.AccountClosed()
+        if event.type.is_outgoing:
+            if source.balance < event.amount:
+                raise errors.InsufficientFunds()
+            if used_that_day + event.amount > source.daily_limit:
+                raise errors.DailyLimitExceeded()
+        credited = source if event.type is EventType.DEPOSIT else target
+        if credited is not None and credited.balance + event.amount > credited.currency.max_amount:
+            raise errors.BalanceLimitExceeded()
+    except errors.Rejection as rejection:
+        return Outcome(event.id, EventStatus.REJECTED, reason=rejection.code)
+    return Outcome(event.id, EventStatus.COMPLETED, postings=_postings(event, settlement_id))
+
+
+def _postings(event: PendingEvent, settlement_id: uuid.UUID) -> tuple[Posting, ...]:
+    amount = event.amount
+    if event.type is EventType.DEPOSIT:
+        return (
+            Posting(event.account_id, amount, EntryType.DEPOSIT),
+            Posting(settlement_id, -amount, EntryType.SETTLEMENT, event.account_id),
+        )
+    if event.type is EventType.WITHDRAWAL:
+        return (
+            Posting(event.account_id, -amount, EntryType.WITHDRAWAL),
+            Posting(settlement_id, amount, EntryType.SETTLEMENT, event.account_id),
+        )
+    assert event.counterparty_id is not None
+    return (
+        Posting(event.account_id, -amount, EntryType.TRANSFER_OUT, event.counterparty_id),
+        Posting(event.counterparty_id, amount, EntryType.TRANSFER_IN, event.account_id),
+    )

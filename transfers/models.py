@@ -1,0 +1,110 @@
+"""Accepted events, per-day limit usage and idempotency keys, as PostgreSQL rows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from transfers.domain.model import EventStatus, EventType
+
+
+class Event(models.Model):
+    """A movement the API accepted; `seq` is its acceptance order, `event_id` its public id."""
+
+    Type = models.TextChoices("Type", [(t.name, t.value) for t in EventType])
+    Status = models.TextChoices("Status", [(s.name, s.value) for s in EventStatus])
+
+    seq = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, editable=False)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    status = models.CharField(max_length=9, choices=Status.choices, default=EventStatus.PENDING)
+    reason = models.CharField(max_length=32, null=True, blank=True)
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        related_name="events",
+        help_text="The account of a deposit or withdrawal; a transfer's sender.",
+    )
+    counterparty = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incoming_events",
+        help_text="A transfer's receiver.",
+    )
+    amount = models.BigIntegerField(help_text="Minor units.")
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=140, blank=True, default="")
+    memo = models.CharField(max_length=140, blank=True, default="")
+    business_date = models.DateField(help_text="The day (in TIME_ZONE) it counts toward the limit.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "-seq"], name="event_account_newest"),
+            models.Index(fields=["counterparty", "-seq"], name="event_counterparty_newest"),
+            models.Index(
+                fields=["account", "seq"], condition=Q(status="pending"), name="event_pending_by_account"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="event_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(type="transfer", counterparty__isnull=False)
+                | (~Q(type="transfer") & Q(counterparty__isnull=True)),
+                name="event_counterparty_only_on_transfers",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", reason__isnull=True, processed_at__isnull=True)
+                | Q(status="completed", reason__isnull=True, processed_at__isnull=False)
+                | Q(status="rejected", reason__isnull=False, processed_at__isnull=False),
+                name="event_outcome_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id} ({self.status})"
+
+
+class LimitUsage(models.Model):
+    """An account's outgoing money on one business day: completed (`used`) and `pending`."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    business_date = models.DateField()
+    used = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "business_date"], name="one_usage_per_day"),
+            models.CheckConstraint(condition=Q(used__gte=0, pending__gte=0), name="usage_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["account"], condition=Q(pending__gt=0), name="usage_with_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.business_date}: used {self.used}, pending {self.pending}"
+
+
+class IdempotencyRecord(models.Model):
+    """An Idempotency-Key whose request was accepted (only 202 answers are remembered)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=300, help_text="Method and path.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.TextField()
+    event_id = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="one_record_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key!r}"

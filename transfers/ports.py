@@ -1,0 +1,106 @@
+"""What the core needs from the outside world; adapters implement these protocols."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from transfers.domain.model import (
+    AcceptedEvent,
+    Account,
+    IdempotencyKey,
+    LimitUsage,
+    Outcome,
+    PendingEvent,
+)
+from transfers.domain.money import Currency
+
+LimitKey = tuple[uuid.UUID, dt.date]
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+    def business_date(self, moment: dt.datetime) -> dt.date:
+        """The day, in the bank's time zone, that a moment belongs to for the daily limit."""
+        ...
+
+
+class LimitCache(Protocol):
+    """A fast, lossy copy of daily-limit usage; every method may fail silently and return nothing."""
+
+    def get(self, key: LimitKey) -> LimitUsage | None: ...
+
+    def put(self, usages: dict[LimitKey, LimitUsage]) -> None: ...
+
+    def forget(self, keys: Iterable[LimitKey]) -> None: ...
+
+
+class AcceptanceStore(Protocol):
+    """The API side's durable state: accounts, limit usage and accepted events."""
+
+    def atomic(self) -> AbstractContextManager[None]: ...
+
+    def account(self, account_id: uuid.UUID) -> Account | None: ...
+
+    def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account: ...
+
+    def close_account(self, account_id: uuid.UUID) -> Account:
+        """Close an account with balance 0 and nothing pending; raises AccountNotEmpty otherwise."""
+        ...
+
+    def limit_usage(self, key: LimitKey) -> LimitUsage: ...
+
+    def claim_idempotency_key(self, key: IdempotencyKey) -> tuple[str, uuid.UUID] | None:
+        """Hold the key until the transaction ends; return the (fingerprint, event id) it was used for.
+
+        Raises IdempotencyInProgress if another transaction holds it.
+        """
+        ...
+
+    def remember_idempotency_key(
+        self, key: IdempotencyKey, *, fingerprint: str, event_id: uuid.UUID
+    ) -> None: ...
+
+    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> LimitUsage | None:
+        """Commit the event and its outbox message.
+
+        With `reserve_within` (the daily limit), first add the amount to the source account's
+        pending money of the event's day and return that day's usage; raises DailyLimitExceeded
+        if used + pending would pass the limit.
+        """
+        ...
+
+
+class LedgerBatch(Protocol):
+    """Events being applied in one transaction, with their accounts locked."""
+
+    accounts: dict[uuid.UUID, Account]
+    unknown_event_ids: set[uuid.UUID]
+
+    def pending_events(self) -> Sequence[PendingEvent]:
+        """The batch's events still pending, in acceptance order."""
+        ...
+
+    def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID: ...
+
+    def used(self, key: LimitKey) -> int: ...
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+    def record(self, event: PendingEvent, outcome: Outcome) -> None:
+        """Write the outcome: journal, balances, limit usage and the event's status."""
+        ...
+
+    def touched_limits(self) -> dict[LimitKey, LimitUsage]: ...
+
+
+class LedgerStore(Protocol):
+    """The worker side's durable state."""
+
+    def batch(self, event_ids: Sequence[uuid.UUID]) -> AbstractContextManager[LedgerBatch]:
+        """Open one transaction over these events, locking their accounts in id order."""
+        ...

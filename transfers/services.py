@@ -1,0 +1,195 @@
+"""The use cases: accepting movements on the API side, applying events on the worker side."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from transfers.domain import errors
+from transfers.domain.errors import InvalidAmount
+from transfers.domain.model import (
+    AcceptedEvent,
+    Account,
+    Caller,
+    IdempotencyKey,
+    LimitUsage,
+    Movement,
+    Outcome,
+    decide,
+)
+from transfers.domain.money import Currency, to_minor
+from transfers.ports import AcceptanceStore, Clock, LedgerStore, LimitCache, LimitKey
+
+log = logging.getLogger(__name__)
+
+
+def open_account(
+    *, caller: Caller, currency: Currency, daily_limit: int | None, store: AcceptanceStore
+) -> Account:
+    """Open an active account for the caller; `daily_limit` in minor units, else the currency's default.
+
+    Raises ValidationFailed if the limit is outside 1 minor unit .. 100x the default.
+    """
+    limit = currency.default_daily_limit if daily_limit is None else daily_limit
+    if not 1 <= limit <= currency.max_daily_limit:
+        raise errors.ValidationFailed(
+            {"daily_limit": [f"must be between one minor unit and 100 times the {currency.code} default"]}
+        )
+    return store.open_account(owner_id=caller.user_id, currency=currency, daily_limit=limit)
+
+
+def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
+    """Close the caller's own account.
+
+    Raises NotFound, Forbidden (ops closing someone else's), AccountNotEmpty.
+    """
+    with store.atomic():
+        account = _readable_account(caller, account_id, store)
+        account.check_movable_by(caller)
+        if account.is_closed:
+            return account
+        return store.close_account(account_id)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """The result of accepting a movement: the event id, and whether it is an idempotent replay."""
+
+    event_id: uuid.UUID
+    replayed: bool = False
+
+
+def accept_movement(
+    *,
+    caller: Caller,
+    movement: Movement,
+    idempotency: IdempotencyKey | None,
+    store: AcceptanceStore,
+    cache: LimitCache,
+    clock: Clock,
+) -> Acceptance:
+    """Check and durably accept a deposit, withdrawal or transfer; no balance changes here.
+
+    Raises NotFound, Forbidden, SameAccount, CurrencyMismatch, AccountClosed,
+    DailyLimitExceeded, IdempotencyInProgress, IdempotencyKeyReused; the store raises
+    ServiceUnavailable when the event cannot be committed.
+    """
+    if movement.counterparty_id == movement.account_id:
+        raise errors.SameAccount()
+    reserved: dict[LimitKey, LimitUsage] = {}
+    with store.atomic():
+        if idempotency is not None:
+            prior = store.claim_idempotency_key(idempotency)
+            if prior is not None:
+                fingerprint, event_id = prior
+                if fingerprint != movement.fingerprint():
+                    raise errors.IdempotencyKeyReused()
+                return Acceptance(event_id, replayed=True)
+        source = _readable_account(caller, movement.account_id, store)
+        source.check_movable_by(caller)
+        target = _counterparty(movement, source, store)
+        if source.is_closed or (target is not None and target.is_closed):
+            raise errors.AccountClosed()
+        now = clock.now()
+        event = AcceptedEvent(
+            id=uuid.uuid4(),
+            movement=movement,
+            amount=_minor_amount(movement, source.currency),
+            currency=source.currency,
+            requested_by=caller.user_id,
+            business_date=clock.business_date(now),
+            accepted_at=now,
+        )
+        if movement.type.is_outgoing:
+            key = (source.id, event.business_date)
+            _check_daily_limit(source, key, event.amount, store, cache)
+            reserved[key] = store.add_event(event, reserve_within=source.daily_limit)
+        else:
+            store.add_event(event, reserve_within=None)
+        if idempotency is not None:
+            store.remember_idempotency_key(idempotency, fingerprint=movement.fingerprint(), event_id=event.id)
+    cache.put(reserved)
+    return Acceptance(event.id)
+
+
+def _check_daily_limit(
+    account: Account, key: LimitKey, amount: int, store: AcceptanceStore, cache: LimitCache
+) -> None:
+    # A cached refusal is confirmed against PostgreSQL, so a stale cache can never refuse wrongly;
+    # a cached admission is confirmed anyway by the store's conditional reservation.
+    usage = cache.get(key)
+    if usage is not None and usage.admits(amount, account.daily_limit):
+        return
+    usage = store.limit_usage(key)
+    cache.put({key: usage})
+    if not usage.admits(amount, account.daily_limit):
+        raise errors.DailyLimitExceeded()
+
+
+def _minor_amount(movement: Movement, currency: Currency) -> int:
+    try:
+        return to_minor(movement.amount, currency)
+    except InvalidAmount as exc:
+        raise errors.ValidationFailed({"amount": [str(exc)]}) from None
+
+
+def _readable_account(caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
+    account = store.account(account_id)
+    if account is None or not account.readable_by(caller):
+        raise errors.NotFound("No such account.")
+    return account
+
+
+def _counterparty(movement: Movement, source: Account, store: AcceptanceStore) -> Account | None:
+    if movement.counterparty_id is None:
+        return None
+    target = store.account(movement.counterparty_id)
+    if target is None:
+        raise errors.NotFound("No such receiving account.")
+    if target.currency is not source.currency:
+        raise errors.CurrencyMismatch()
+    return target
+
+
+@dataclass
+class AppliedBatch:
+    """What one batch did: the outcomes it recorded, the events it could not apply, and ids it never saw."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+    unknown: set[uuid.UUID] = field(default_factory=set)
+
+
+def apply_events(*, event_ids: Sequence[uuid.UUID], ledger: LedgerStore, cache: LimitCache) -> AppliedBatch:
+    """Apply the still-pending events among `event_ids`, in acceptance order, in one transaction.
+
+    Each event gets its own savepoint: an event that fails unexpectedly stays pending and is
+    reported in `failed` without undoing its neighbours. Events already final are skipped, which
+    makes redelivery harmless; earlier pending events of the same senders are applied first.
+    Raises whatever the store raises when the transaction itself fails.
+    """
+    result = AppliedBatch()
+    with ledger.batch(event_ids) as batch:
+        result.unknown = batch.unknown_event_ids
+        for event in batch.pending_events():
+            outcome = decide(
+                event,
+                accounts=batch.accounts,
+                used_that_day=batch.used((event.account_id, event.business_date)),
+                settlement_id=batch.settlement_id(event.account_id),
+            )
+            try:
+                with batch.savepoint():
+                    batch.record(event, outcome)
+            except Exception:
+                log.exception("event %s could not be applied; it stays pending", event.id)
+                result.failed.append(event.id)
+                continue
+            result.outcomes.append(outcome)
+        touched = batch.touched_limits()
+        # Forgotten before commit, so a crash between commit and refresh leaves no stale entry.
+        cache.forget(touched)
+    cache.put(touched)
+    return result
