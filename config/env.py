@@ -32,6 +32,11 @@ def string(name: str) -> str:
     return _read(name, _env.str)
 
 
+def optional_string(name: str) -> str:
+    """A value that may be absent or empty (e.g. a public OIDC client has no secret)."""
+    return os.environ.get(name, "").strip()
+
+
 def boolean(name: str, default: bool | None = None) -> bool:
     if default is not None and name not in os.environ:
         return default

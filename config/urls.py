@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.admin_site import admin_login_via_oidc
 from accounts.api import views as accounts
 from config import health
 from ledger import api as ledger
@@ -27,7 +28,9 @@ urlpatterns = [
     path("readyz", health.readyz),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/login/", admin_login_via_oidc),
     path("admin/", admin.site.urls),
+    path("oidc/", include("accounts.urls_oidc")),
 ]
 
 handler404 = "transfers.api.errors.not_found"

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "accounts",
     "ledger",
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +90,9 @@ RABBITMQ_URL = env.url("RABBITMQ_URL", ("amqp", "amqps"))
 # Events are spread over this many queues by account; see README "Sharding".
 ACCOUNT_EVENT_SHARDS = env.integer("ACCOUNT_EVENT_SHARDS", 1)
 
+AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
+LOGIN_REDIRECT_URL = "/admin/"
+OIDC_CLIENT_SECRET = env.optional_string("OIDC_CLIENT_SECRET")
 OIDC_ISSUER = env.url("OIDC_ISSUER", ("http", "https")).rstrip("/")
 OIDC_AUDIENCE = env.string("OIDC_AUDIENCE")
 OIDC_LEEWAY_SECONDS = 30
@@ -100,6 +105,10 @@ USE_I18N = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
@@ -119,6 +128,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SECURITY": [{"bearerAuth": []}],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
 }
 
 LOGGING = {

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
+from django.db import connection
 
 from tests.support.api import ApiUser
 from tests.support.oidc_issuer import LoopbackIssuer
@@ -22,16 +22,16 @@ class RunningSystem:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def live_db(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """The test database with commits visible to the child processes; tests use their own users."""
-    with django_db_blocker.unblock():
-        yield
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every end-to-end test reads the test database, which the child processes write."""
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.django_db)
 
 
 @pytest.fixture(scope="session")
-def system(live_db, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
-    database = settings.DATABASES["default"]
+def system(django_db_setup, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
+    database = connection.settings_dict  # pytest-django renamed it to the test database
     env = child_environment(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
@@ -58,3 +58,11 @@ def new_user(system: RunningSystem, oidc_issuer: LoopbackIssuer) -> Callable[...
         return ApiUser(system.base_url, oidc_issuer.token(f"user-{uuid.uuid4()}", roles))
 
     return make
+
+
+@pytest.fixture
+def restartable_worker(system: RunningSystem) -> Iterator[RunningSystem]:
+    """The system, with the worker running again after the test whatever the test did to it."""
+    yield system
+    if system.worker.popen is None or system.worker.popen.poll() is not None:
+        system.worker.start()

@@ -61,8 +61,17 @@ class Process:
 def api_process(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
     port = free_port()
     argv = [
-        sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "deploy/gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "8",
     ]
     return Process("api", argv, env, log_dir), f"http://127.0.0.1:{port}"
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import Account as AccountRow
 from messaging.models import OutboxMessage
-from messaging.schema import VERSION, EventMessage, routing_key, shard_of
 from transfers.domain import errors
 from transfers.domain.model import (
     AcceptedEvent,
@@ -138,24 +137,19 @@ class DjangoAcceptanceStore:
             requested_by_id=event.requested_by,
             created_at=event.accepted_at,
         )
-        shard = shard_of(movement.account_id, self._shards)
-        OutboxMessage.objects.create(
+        outbox = OutboxMessage.for_event(
             event_id=event.id,
-            routing_key=routing_key(movement.type, shard, self._shards),
-            shard=shard,
-            body=EventMessage(
-                version=VERSION,
-                event_id=event.id,
-                type=movement.type,
-                account=movement.account_id,
-                counterparty=movement.counterparty_id,
-                amount=event.amount,
-                currency=event.currency.code,
-            ).encode(),
+            event_type=movement.type,
+            account_id=movement.account_id,
+            counterparty_id=movement.counterparty_id,
+            amount=event.amount,
+            currency=event.currency.code,
+            shards=self._shards,
         )
+        outbox.save(force_insert=True)
         with connection.cursor() as cursor:
             # Wakes the relay at commit; a lost notification only delays it to its next poll.
-            cursor.execute("SELECT pg_notify('remit_outbox', %s)", [str(shard)])
+            cursor.execute("SELECT pg_notify('remit_outbox', %s)", [str(outbox.shard)])
         return usage
 
     def _reserve(self, event: AcceptedEvent, daily_limit: int) -> LimitUsage:

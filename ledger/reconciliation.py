@@ -1,0 +1,74 @@
+"""Reconciliation: every invariant of the ledger checked against PostgreSQL, as SQL over the whole history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+# Each check selects the rows that break it; an empty result means the invariant holds.
+CHECKS: dict[str, str] = {
+    "every journal transaction sums to zero": """
+        SELECT transaction_id, sum(amount) FROM ledger_entry
+        GROUP BY transaction_id HAVING sum(amount) <> 0""",
+    "every balance equals the sum of its entries and the last balance_after": """
+        SELECT a.id, a.balance, coalesce(e.total, 0), last.balance_after
+        FROM accounts_account a
+        LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_entry GROUP BY account_id) e
+            ON e.account_id = a.id
+        LEFT JOIN LATERAL (SELECT balance_after FROM ledger_entry WHERE account_id = a.id
+                           ORDER BY id DESC LIMIT 1) last ON true
+        WHERE a.kind = 'customer'
+          AND (a.balance <> coalesce(e.total, 0) OR a.balance <> coalesce(last.balance_after, 0))""",
+    "customer balances equal completed deposits minus completed withdrawals": """
+        WITH balances AS (
+            SELECT currency, sum(balance) AS total FROM accounts_account
+            WHERE kind = 'customer' GROUP BY currency),
+        flows AS (
+            SELECT currency, sum(CASE type WHEN 'deposit' THEN amount
+                                           WHEN 'withdrawal' THEN -amount ELSE 0 END) AS total
+            FROM transfers_event WHERE status = 'completed' GROUP BY currency)
+        SELECT coalesce(b.currency, f.currency), b.total, f.total
+        FROM balances b FULL JOIN flows f ON f.currency = b.currency
+        WHERE coalesce(b.total, 0) <> coalesce(f.total, 0)""",
+    "completed events have two entries, others none": """
+        SELECT ev.event_id, ev.status, count(en.id)
+        FROM transfers_event ev LEFT JOIN ledger_entry en ON en.transaction_id = ev.event_id
+        GROUP BY ev.event_id, ev.status
+        HAVING count(en.id) <> CASE ev.status WHEN 'completed' THEN 2 ELSE 0 END""",
+    "limit usage matches the events of each day": """
+        WITH expected AS (
+            SELECT account_id, business_date,
+                   sum(amount) FILTER (WHERE status = 'completed') AS used,
+                   sum(amount) FILTER (WHERE status = 'pending') AS pending
+            FROM transfers_event WHERE type IN ('withdrawal', 'transfer')
+            GROUP BY account_id, business_date)
+        SELECT coalesce(u.account_id, x.account_id), coalesce(u.business_date, x.business_date),
+               u.used, x.used, u.pending, x.pending
+        FROM transfers_limitusage u
+        FULL JOIN expected x ON x.account_id = u.account_id AND x.business_date = u.business_date
+        WHERE coalesce(u.used, 0) <> coalesce(x.used, 0)
+           OR coalesce(u.pending, 0) <> coalesce(x.pending, 0)""",
+    "no day's completed outgoing money exceeds the account's limit": """
+        SELECT u.account_id, u.business_date, u.used, a.daily_limit
+        FROM transfers_limitusage u JOIN accounts_account a ON a.id = u.account_id
+        WHERE u.used > a.daily_limit""",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    rows: list[tuple]
+
+
+def reconcile(sample: int = 10) -> list[Finding]:
+    """Run every check; return the broken ones with up to `sample` offending rows each."""
+    findings = []
+    with connection.cursor() as cursor:
+        for name, sql in CHECKS.items():
+            cursor.execute(f"SELECT * FROM ({sql}) broken LIMIT %s", [sample])
+            rows = cursor.fetchall()
+            if rows:
+                findings.append(Finding(name, rows))
+    return findings

@@ -1,0 +1,60 @@
+# Shared set-up for scripts/run and scripts/test: servers up, virtualenv current. Sourced, not run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+    local deadline=$((SECONDS + $1)) what=$2; shift 2
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS > deadline)); then echo "gave up waiting for $what" >&2; return 1; fi
+        sleep 0.5
+    done
+}
+
+ensure_services() {
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+        say "starting PostgreSQL"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+        wait_for 60 PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
+    fi
+    if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        say "starting Redis"
+        redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+        wait_for 30 Redis redis-cli -h 127.0.0.1 -p 6379 ping
+    fi
+    if ! rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; then
+        say "starting RabbitMQ"
+        rabbitmq-server -detached || true
+        wait_for 120 RabbitMQ rabbitmq-diagnostics -q check_port_connectivity
+    fi
+}
+
+ensure_vhost() { # ensure_vhost NAME: a RabbitMQ vhost the guest user may use
+    if ! rabbitmqctl -q list_vhosts | grep -qx "$1"; then
+        rabbitmqctl -q add_vhost "$1" >/dev/null
+    fi
+    rabbitmqctl -q set_permissions -p "$1" guest ".*" ".*" ".*" >/dev/null
+}
+
+ensure_database() { # ensure_database NAME
+    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 \
+        || createdb -h 127.0.0.1 -U postgres "$1"
+}
+
+ensure_venv() {
+    local stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+    if [[ ! -f $stamp ]]; then
+        say "installing Python dependencies into .venv"
+        [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+        .venv/bin/python -m pip install -q --upgrade pip
+        .venv/bin/python -m pip install -q -e ".[dev]"
+        rm -f .venv/.installed-*
+        touch "$stamp"
+    fi
+    export PATH="$ROOT/.venv/bin:$PATH"
+}

@@ -1,0 +1,16 @@
+"""Events in the Django admin: read-only, filterable by type and status."""
+
+from django.contrib import admin
+
+from transfers.admin_readonly import ReadOnlyAdmin
+from transfers.models import Event
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "status", "reason", "account", "counterparty", "amount", "created_at")
+    list_filter = ("type", "status", "reason")
+    search_fields = ("=event_id", "=account__id", "=counterparty__id")
+    ordering = ("-seq",)
+    show_full_result_count = False
+    list_select_related = ("account", "counterparty")
