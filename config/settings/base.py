@@ -142,5 +142,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"pika": {"level": "WARNING"}},
+    "loggers": {
+        # Our reconnect loops log one line per lost connection; pika's own tracebacks add nothing.
+        "pika": {"level": "CRITICAL"},
+        # A refused request (4xx) is an answer, not an incident.
+        "django.request": {"level": "ERROR"},
+    },
 }

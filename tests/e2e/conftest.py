@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.django_db)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(django_db_setup, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
     database = connection.settings_dict  # pytest-django renamed it to the test database
     env = child_environment(

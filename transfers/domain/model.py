@@ -133,7 +133,7 @@ class Movement:
                 self.type,
                 str(self.account_id),
                 str(self.counterparty_id or ""),
-                str(self.amount),
+                format(self.amount.normalize(), "f"),
                 self.reference,
                 self.memo,
             ]

@@ -1,0 +1,147 @@
+"""The relay and the consumer against the real RabbitMQ: confirms, ordering, dead letters."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from decimal import Decimal
+
+import pika
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from config import bootstrap
+from messaging.connection import connect
+from messaging.consumer import EventConsumer
+from messaging.models import OutboxMessage
+from messaging.relay import OutboxRelay
+from messaging.schema import EXCHANGE
+from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
+from transfers import services
+from transfers.domain.model import Caller, EventType, Movement
+from transfers.domain.money import Currency
+from transfers.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def channel():
+    """A channel on the test vhost, the worker queue and the dead-letter queue emptied first."""
+    broker = connect(settings.RABBITMQ_URL, shards=1)
+    channel = broker.channel()
+    channel.queue_purge(apply_queue(0, 1))
+    channel.queue_purge(DEAD_LETTER_QUEUE)
+    yield channel
+    broker.close()
+
+
+def _accept_deposit(amount: str = "1000") -> uuid.UUID:
+    user = get_user_model().objects.create(username=f"user-{uuid.uuid4()}")
+    caller = Caller(user_id=user.id)
+    store = bootstrap.acceptance_store()
+    account = services.open_account(caller=caller, currency=Currency.KRW, daily_limit=None, store=store)
+    movement = Movement(type=EventType.DEPOSIT, account_id=account.id, amount=Decimal(amount))
+    return services.accept_movement(
+        caller=caller,
+        movement=movement,
+        idempotency=None,
+        store=store,
+        cache=bootstrap.limit_cache(),
+        clock=bootstrap.clock(),
+    ).event_id
+
+
+def _relay_once(channel) -> int:
+    channel.confirm_delivery()
+    relay = OutboxRelay(url=settings.RABBITMQ_URL, shard=0, shards=1, stop=threading.Event())
+    return relay.relay_once(channel)
+
+
+def _consume_for(seconds: float) -> EventConsumer:
+    stop = threading.Event()
+    consumer = EventConsumer(
+        url=settings.RABBITMQ_URL,
+        shard=0,
+        shards=1,
+        stop=stop,
+        ledger=bootstrap.ledger_store(),
+        cache=bootstrap.limit_cache(),
+    )
+    thread = threading.Thread(target=consumer.run)
+    thread.start()
+    stop.wait(seconds)
+    stop.set()
+    thread.join()
+    return consumer
+
+
+def _publish_raw(channel, body: bytes, routing_key: str = "account.deposit") -> None:
+    channel.basic_publish(
+        EXCHANGE, routing_key, body, properties=pika.BasicProperties(delivery_mode=2), mandatory=True
+    )
+
+
+def _queued(channel, queue: str) -> list[tuple]:
+    """Take every message from a queue (quorum queues with one active consumer refuse basic.get)."""
+    messages = []
+    for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.5):
+        if method is None:
+            break
+        messages.append((method, properties, body))
+    channel.cancel()
+    return messages
+
+
+def test_the_relay_publishes_outbox_messages_persistently_in_order_then_deletes_them(channel):
+    first, second = _accept_deposit(), _accept_deposit()
+
+    relayed = _relay_once(channel)
+    messages = _queued(channel, apply_queue(0, 1))
+
+    assert relayed == 2
+    assert not OutboxMessage.objects.filter(event_id__in=[first, second]).exists()
+    assert [properties.message_id for _, properties, _ in messages] == [str(first), str(second)]
+    assert {properties.delivery_mode for _, properties, _ in messages} == {2}
+    assert {method.routing_key for method, _, _ in messages} == {"account.deposit"}
+    body = json.loads(messages[0][2])
+    assert (body["version"], body["event_id"], body["type"]) == (1, str(first), "deposit")
+
+
+def test_poison_messages_are_dead_lettered_and_do_not_block_the_events_behind_them(channel):
+    _publish_raw(channel, b"\xff not json")
+    _publish_raw(channel, json.dumps({"version": 99, "event_id": str(uuid.uuid4())}).encode())
+    _publish_raw(channel, json.dumps({"version": 1, "event_id": str(uuid.uuid4()), "type": "gift"}).encode())
+    deposit = _accept_deposit()
+    _relay_once(channel)
+
+    _consume_for(2.0)
+
+    dead = _queued(channel, DEAD_LETTER_QUEUE)
+    assert len(dead) == 3
+    assert Event.objects.get(event_id=deposit).status == "completed"
+
+
+def test_a_message_for_an_event_that_does_not_exist_is_dead_lettered(channel):
+    stranger = uuid.uuid4()
+    _publish_raw(
+        channel,
+        json.dumps(
+            {
+                "version": 1,
+                "event_id": str(stranger),
+                "type": "deposit",
+                "account": str(uuid.uuid4()),
+                "counterparty": None,
+                "amount_minor": 5,
+                "currency": "KRW",
+            }
+        ).encode(),
+    )
+
+    _consume_for(1.5)
+
+    dead = _queued(channel, DEAD_LETTER_QUEUE)
+    assert [json.loads(body)["event_id"] for _, _, body in dead] == [str(stranger)]

@@ -1,0 +1,128 @@
+"""The worker's use case against the real PostgreSQL and Redis: order, redelivery, a crash before refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from config import bootstrap
+from ledger.models import Entry
+from ledger.reconciliation import reconcile
+from transfers import services
+from transfers.adapters.limit_cache import RedisLimitCache
+from transfers.domain.model import Caller, EventType, Movement
+from transfers.domain.money import Currency
+from transfers.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class FixedClock:
+    def __init__(self, moment: dt.datetime, business_date: dt.date) -> None:
+        self.moment, self.day = moment, business_date
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def business_date(self, moment: dt.datetime) -> dt.date:
+        return self.day
+
+
+class WorkerDiesBeforeCacheRefresh(BaseException):
+    """Stands for SIGKILL between the commit and the cache refresh."""
+
+
+class CacheOfAWorkerThatDiesAfterCommit(RedisLimitCache):
+    """The real Redis cache, except that the process 'dies' when it would refresh it."""
+
+    def put(self, usages) -> None:
+        if usages:
+            raise WorkerDiesBeforeCacheRefresh()
+
+
+@pytest.fixture
+def owner() -> Caller:
+    user = get_user_model().objects.create(username=f"owner-{uuid.uuid4()}")
+    return Caller(user_id=user.id)
+
+
+def _accept(caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str, **extra) -> uuid.UUID:
+    movement = Movement(type=kind, account_id=account_id, amount=Decimal(amount), **extra)
+    return services.accept_movement(
+        caller=caller,
+        movement=movement,
+        idempotency=None,
+        store=bootstrap.acceptance_store(),
+        cache=bootstrap.limit_cache(),
+        clock=bootstrap.clock(),
+    ).event_id
+
+
+def _apply(event_ids, cache=None) -> services.AppliedBatch:
+    return services.apply_events(
+        event_ids=event_ids, ledger=bootstrap.ledger_store(), cache=cache or bootstrap.limit_cache()
+    )
+
+
+def _open(caller: Caller, currency: Currency = Currency.KRW, daily_limit: int | None = None):
+    return services.open_account(
+        caller=caller, currency=currency, daily_limit=daily_limit, store=bootstrap.acceptance_store()
+    )
+
+
+def test_a_redelivered_event_is_applied_once(owner):
+    account = _open(owner)
+    deposit = _accept(owner, EventType.DEPOSIT, account.id, "5000")
+
+    first = _apply([deposit])
+    again = _apply([deposit])
+
+    assert [o.status for o in first.outcomes] == ["completed"]
+    assert again.outcomes == []
+    assert Entry.objects.filter(transaction_id=deposit).count() == 2
+    assert reconcile() == []
+
+
+def test_an_earlier_pending_event_of_the_sender_is_applied_before_a_later_one(owner):
+    account = _open(owner)
+    deposit = _accept(owner, EventType.DEPOSIT, account.id, "5000")
+    withdrawal = _accept(owner, EventType.WITHDRAWAL, account.id, "5000")
+
+    result = _apply([withdrawal])
+
+    assert [(o.event_id, o.status) for o in result.outcomes] == [
+        (deposit, "completed"),
+        (withdrawal, "completed"),
+    ]
+
+
+def test_an_unknown_event_id_is_reported_not_applied(owner):
+    stranger = uuid.uuid4()
+
+    result = _apply([stranger])
+
+    assert result.unknown == {stranger}
+    assert result.outcomes == []
+
+
+def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_behind(owner):
+    account = _open(owner, daily_limit=100_000)
+    _apply([_accept(owner, EventType.DEPOSIT, account.id, "50000")])
+    withdrawal = _accept(owner, EventType.WITHDRAWAL, account.id, "60000")  # more than the balance
+    key = (account.id, Event.objects.get(event_id=withdrawal).business_date)
+    cache = bootstrap.limit_cache()
+    cached_before = cache.get(key)
+
+    with pytest.raises(WorkerDiesBeforeCacheRefresh):
+        _apply([withdrawal], cache=CacheOfAWorkerThatDiesAfterCommit())
+
+    assert cached_before is not None
+    assert cached_before.pending == 60_000
+    assert Event.objects.get(event_id=withdrawal).reason == "insufficient_funds"
+    assert cache.get(key) is None
+    full_day = _accept(owner, EventType.WITHDRAWAL, account.id, "100000")
+    assert Event.objects.get(event_id=full_day).status == "pending"

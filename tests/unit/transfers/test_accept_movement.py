@@ -1,0 +1,102 @@
+"""Accepting a movement: ownership, idempotency and the daily limit, with the ports faked."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.transfers.fakes import FakeAcceptanceStore, FakeClock, FakeLimitCache
+from transfers import services
+from transfers.domain import errors
+from transfers.domain.model import Caller, EventType, IdempotencyKey, LimitUsage, Movement
+from transfers.domain.money import Currency
+
+ALICE, BOB, OLGA = Caller(1), Caller(2), Caller(3, is_ops=True)
+
+
+@pytest.fixture
+def store() -> FakeAcceptanceStore:
+    return FakeAcceptanceStore()
+
+
+@pytest.fixture
+def cache() -> FakeLimitCache:
+    return FakeLimitCache()
+
+
+def _accept(store, cache, caller, movement, key: str | None = None):
+    idempotency = IdempotencyKey(caller.user_id, "POST /x", key) if key else None
+    return services.accept_movement(
+        caller=caller, movement=movement, idempotency=idempotency, store=store, cache=cache, clock=FakeClock()
+    )
+
+
+def _withdrawal(account_id: uuid.UUID, amount: str) -> Movement:
+    return Movement(type=EventType.WITHDRAWAL, account_id=account_id, amount=Decimal(amount))
+
+
+def test_the_same_key_and_request_returns_the_first_event_and_records_no_other(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.USD, daily_limit=10_000)
+
+    first = _accept(store, cache, ALICE, _withdrawal(account.id, "12.5"), key="k1")
+    again = _accept(store, cache, ALICE, _withdrawal(account.id, "12.50"), key="k1")
+
+    assert again == services.Acceptance(first.event_id, replayed=True)
+    assert len(store.events) == 1
+
+
+def test_the_same_key_with_another_request_is_refused(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.USD, daily_limit=10_000)
+    _accept(store, cache, ALICE, _withdrawal(account.id, "12.50"), key="k1")
+
+    with pytest.raises(errors.IdempotencyKeyReused):
+        _accept(store, cache, ALICE, _withdrawal(account.id, "13.00"), key="k1")
+
+
+def test_a_stale_cached_refusal_is_checked_against_the_store_and_repaired(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    key = (account.id, FakeClock().business_date(FakeClock().now()))
+    cache.put({key: LimitUsage(used=0, pending=1000)})
+
+    _accept(store, cache, ALICE, _withdrawal(account.id, "600"))
+
+    assert len(store.events) == 1
+    assert cache.get(key) == LimitUsage(used=0, pending=600)
+
+
+def test_a_withdrawal_past_used_plus_pending_is_refused(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    _accept(store, cache, ALICE, _withdrawal(account.id, "600"))
+
+    with pytest.raises(errors.DailyLimitExceeded):
+        _accept(store, cache, ALICE, _withdrawal(account.id, "401"))
+    assert len(store.events) == 1
+
+
+def test_someone_elses_account_is_not_found_for_a_customer_and_forbidden_for_ops(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+
+    with pytest.raises(errors.NotFound):
+        _accept(store, cache, BOB, _withdrawal(account.id, "1"))
+    with pytest.raises(errors.Forbidden):
+        _accept(store, cache, OLGA, _withdrawal(account.id, "1"))
+    assert store.events == []
+
+
+def test_a_transfer_to_the_same_account_is_refused(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    movement = Movement(EventType.TRANSFER, account.id, Decimal("1"), counterparty_id=account.id)
+
+    with pytest.raises(errors.SameAccount):
+        _accept(store, cache, ALICE, movement)
+
+
+def test_a_transfer_between_currencies_is_refused(store, cache):
+    source = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    target = store.open_account(owner_id=BOB.user_id, currency=Currency.JPY, daily_limit=1000)
+    movement = Movement(EventType.TRANSFER, source.id, Decimal("1"), counterparty_id=target.id)
+
+    with pytest.raises(errors.CurrencyMismatch):
+        _accept(store, cache, ALICE, movement)
