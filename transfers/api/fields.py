@@ -38,3 +38,12 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             raise serializers.ValidationError("must be a string")
         return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID that must arrive as a JSON string (DRF would read the number 42 as a UUID)."""
+
+    def to_internal_value(self, data: object):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a UUID string")
+        return super().to_internal_value(data)

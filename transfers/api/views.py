@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.api.access import caller_of, readable_account
 from config import bootstrap
 from transfers import services
-from transfers.api.fields import AmountField, StrictCharField
+from transfers.api.fields import AmountField, StrictCharField, StrictUUIDField
 from transfers.api.pagination import Pagination
 from transfers.api.representations import event_json
 from transfers.domain import errors
@@ -57,8 +57,8 @@ class CashMovementRequest(serializers.Serializer):
 
 
 class TransferRequest(serializers.Serializer):
-    from_account = serializers.UUIDField()
-    to_account = serializers.UUIDField()
+    from_account = StrictUUIDField()
+    to_account = StrictUUIDField()
     amount = AmountField()
     memo = StrictCharField(max_length=140, required=False, allow_blank=True, default="")
 

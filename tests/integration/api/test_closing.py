@@ -1,0 +1,117 @@
+"""Closing an account: only at balance 0 with nothing pending; a closed account moves no money."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.api.support import ACCOUNT_FIELDS, assert_error, bank_state
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_account_holding_money_cannot_be_closed(alice) -> None:
+    account = alice.funded_account("KRW", "1")
+    before = bank_state()
+
+    response = alice.close(account["id"])
+
+    assert_error(response, 422, "account_not_empty")
+    assert bank_state() == before
+    assert alice.account(account["id"])["status"] == "active"
+
+
+def test_an_account_with_a_pending_deposit_cannot_be_closed(alice) -> None:
+    account = alice.open_account("KRW")
+    assert alice.deposit(account["id"], "1000").status_code == 202
+    before = bank_state()
+
+    response = alice.close(account["id"])
+
+    assert_error(response, 422, "account_not_empty")
+    assert bank_state() == before
+
+
+def test_an_account_with_a_pending_withdrawal_cannot_be_closed(alice) -> None:
+    account = alice.open_account("KRW")
+    assert alice.withdraw(account["id"], "1000").status_code == 202
+    before = bank_state()
+
+    response = alice.close(account["id"])
+
+    assert_error(response, 422, "account_not_empty")
+    assert bank_state() == before
+
+
+def test_an_account_with_a_pending_incoming_transfer_cannot_be_closed(alice, bob) -> None:
+    source, target = alice.funded_account("KRW", "5000"), bob.open_account("KRW")
+    assert alice.transfer(source["id"], target["id"], "1000").status_code == 202
+    before = bank_state()
+
+    response = bob.close(target["id"])
+
+    assert_error(response, 422, "account_not_empty")
+    assert bank_state() == before
+
+
+def test_an_empty_account_with_nothing_pending_is_closed(alice) -> None:
+    account = alice.open_account("USD")
+
+    response = alice.close(account["id"])
+
+    assert response.status_code == 200, response.content
+    closed = response.json()
+    assert set(closed) == ACCOUNT_FIELDS
+    assert closed["status"] == "closed"
+    assert closed["balance"] == "0.00"
+    assert alice.account(account["id"])["status"] == "closed"
+
+
+def test_an_account_emptied_by_applied_movements_can_be_closed(alice, apply_pending) -> None:
+    account = alice.funded_account("KRW", "5000")
+    alice.withdraw(account["id"], "5000")
+    alice.withdraw(account["id"], "1")
+    apply_pending()
+
+    response = alice.close(account["id"])
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "closed"
+
+
+@pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer_from", "transfer_to"])
+def test_a_closed_account_moves_no_money(alice, bob, movement: str) -> None:
+    closed = alice.open_account("KRW")
+    assert alice.close(closed["id"]).status_code == 200
+    own_other = alice.funded_account("KRW", "5000")
+    before = bank_state()
+
+    response = {
+        "deposit": lambda: alice.deposit(closed["id"], "1000"),
+        "withdrawal": lambda: alice.withdraw(closed["id"], "1000"),
+        "transfer_from": lambda: alice.transfer(closed["id"], own_other["id"], "1000"),
+        "transfer_to": lambda: alice.transfer(own_other["id"], closed["id"], "1000"),
+    }[movement]()
+
+    assert_error(response, 422, "account_closed")
+    assert bank_state() == before
+
+
+def test_nobody_can_transfer_to_another_users_closed_account(alice, bob) -> None:
+    closed = bob.open_account("KRW")
+    assert bob.close(closed["id"]).status_code == 200
+    source = alice.funded_account("KRW", "5000")
+    before = bank_state()
+
+    response = alice.transfer(source["id"], closed["id"], "1000")
+
+    assert_error(response, 422, "account_closed")
+    assert bank_state() == before
+
+
+def test_a_closed_account_stays_readable_and_listed(alice) -> None:
+    account = alice.open_account("KRW")
+    alice.close(account["id"])
+
+    listed = alice.get("/api/v1/accounts").json()["results"]
+
+    assert [(a["id"], a["status"]) for a in listed] == [(account["id"], "closed")]
