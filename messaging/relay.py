@@ -106,5 +106,6 @@ class OutboxRelay:
 
     def _wait_for_commit(self) -> None:
         # The API notifies at commit; the timeout also catches a notification that was lost.
-        for _ in connection.connection.notifies(timeout=self._poll_seconds, stop_after=1):
-            pass
+        with connection.wrap_database_errors:
+            for _ in connection.connection.notifies(timeout=self._poll_seconds, stop_after=1):
+                pass

@@ -34,13 +34,6 @@ ensure_services() {
     fi
 }
 
-ensure_vhost() { # ensure_vhost NAME: a RabbitMQ vhost the guest user may use
-    if ! rabbitmqctl -q list_vhosts | grep -qx "$1"; then
-        rabbitmqctl -q add_vhost "$1" >/dev/null
-    fi
-    rabbitmqctl -q set_permissions -p "$1" guest ".*" ".*" ".*" >/dev/null
-}
-
 ensure_database() { # ensure_database NAME
     psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 \
         || createdb -h 127.0.0.1 -U postgres "$1"

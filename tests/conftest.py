@@ -1,1 +1,27 @@
+"""Session-wide test set-up: the OIDC issuer plugin, and the RabbitMQ vhosts the tests keep to."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
 pytest_plugins = ["tests.support.oidc_fixtures"]
+
+# In-process tests use remit_test (config.settings.test); the end-to-end system's processes use remit_e2e.
+VHOSTS = ("remit_test", "remit_e2e")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rabbitmq_vhosts() -> None:
+    existing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_vhosts"], check=True, capture_output=True, text=True, timeout=120
+    ).stdout.split()
+    for vhost in VHOSTS:
+        if vhost not in existing:
+            subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, timeout=120)
+            subprocess.run(
+                ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                check=True,
+                timeout=120,
+            )

@@ -25,7 +25,7 @@ class RunningSystem:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every end-to-end test reads the test database, which the child processes write."""
     for item in items:
-        if "tests/e2e/" in str(item.path):
+        if "tests/e2e/" in str(item.path) and not item.get_closest_marker("restarts_postgresql"):
             item.add_marker(pytest.mark.django_db)
 
 
@@ -36,6 +36,7 @@ def system(django_db_setup, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> It
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         OIDC_ISSUER=oidc_issuer.issuer,
+        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/remit_e2e",
     )
     logs = tmp_path_factory.mktemp("processes")
     api, base_url = api_process(env, logs)

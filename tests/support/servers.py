@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
+from django.db import connections
 
 REDIS_START = [
     "redis-server",
@@ -86,3 +87,31 @@ def rabbitmq_stopped() -> Iterator[None]:
     finally:
         _rabbitmqctl("start_app")
         _rabbitmqctl("await_startup")
+
+
+def _postgresql_cluster(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+    subprocess.run(
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            version,
+            "main",
+            action,
+            *(["-m", "fast"] if action == "stop" else []),
+        ],
+        check=True,
+        timeout=120,
+    )
+
+
+@contextmanager
+def postgresql_stopped() -> Iterator[None]:
+    """PostgreSQL is stopped inside the block (every connection closed) and started again after."""
+    _postgresql_cluster("stop")
+    try:
+        yield
+    finally:
+        _postgresql_cluster("start")
+        # This process's own connections died with the server; the next query opens a new one.
+        connections.close_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 
@@ -11,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from config import bootstrap
 from messaging.consumer import EventConsumer
 from messaging.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,10 +38,11 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         relay = None
+        relay_failed = threading.Event()
         if not no_relay:
+            outbox = OutboxRelay(url=settings.RABBITMQ_URL, shard=shard, shards=shards, stop=stop)
             relay = threading.Thread(
-                target=OutboxRelay(url=settings.RABBITMQ_URL, shard=shard, shards=shards, stop=stop).run,
-                name=f"outbox-relay-{shard}",
+                target=_or_stop_all, args=(outbox.run, stop, relay_failed), name=f"outbox-relay-{shard}"
             )
             relay.start()
         consumer = EventConsumer(
@@ -57,3 +61,15 @@ class Command(BaseCommand):
             if relay is not None:
                 relay.join()
         self.stdout.write(f"stopped after applying {consumer.applied} events")
+        if relay_failed.is_set():
+            raise CommandError("the outbox relay failed (see the log); restart the worker")
+
+
+def _or_stop_all(run, stop: threading.Event, failed: threading.Event) -> None:
+    """Run the relay; if it dies of a bug, stop the whole worker rather than consume without relaying."""
+    try:
+        run()
+    except BaseException:
+        log.exception("the outbox relay failed; stopping the worker")
+        failed.set()
+        stop.set()

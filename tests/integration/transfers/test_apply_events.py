@@ -13,23 +13,14 @@ from config import bootstrap
 from ledger.models import Entry
 from ledger.reconciliation import reconcile
 from transfers import services
+from transfers.adapters.clock import SystemClock
 from transfers.adapters.limit_cache import RedisLimitCache
+from transfers.domain.errors import DailyLimitExceeded
 from transfers.domain.model import Caller, EventType, Movement
 from transfers.domain.money import Currency
 from transfers.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class FixedClock:
-    def __init__(self, moment: dt.datetime, business_date: dt.date) -> None:
-        self.moment, self.day = moment, business_date
-
-    def now(self) -> dt.datetime:
-        return self.moment
-
-    def business_date(self, moment: dt.datetime) -> dt.date:
-        return self.day
 
 
 class WorkerDiesBeforeCacheRefresh(BaseException):
@@ -126,3 +117,34 @@ def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_
     assert cache.get(key) is None
     full_day = _accept(owner, EventType.WITHDRAWAL, account.id, "100000")
     assert Event.objects.get(event_id=full_day).status == "pending"
+
+
+def test_the_day_of_the_limit_is_the_day_in_the_configured_time_zone(owner):
+    account = _open(owner, daily_limit=10_000)
+    store, cache = bootstrap.acceptance_store(), bootstrap.limit_cache()
+    ahead, behind = SystemClock("Pacific/Kiritimati"), SystemClock("Pacific/Pago_Pago")  # 25 h apart
+
+    accepted = [
+        services.accept_movement(
+            caller=owner,
+            movement=Movement(EventType.WITHDRAWAL, account.id, Decimal("10000")),
+            idempotency=None,
+            store=store,
+            cache=cache,
+            clock=clock,
+        ).event_id
+        for clock in (ahead, behind)
+    ]
+
+    days = [Event.objects.get(event_id=e).business_date for e in accepted]
+    assert days == [clock.business_date(clock.now()) for clock in (ahead, behind)]
+    assert days[0] - days[1] == dt.timedelta(days=1)
+    with pytest.raises(DailyLimitExceeded):
+        services.accept_movement(
+            caller=owner,
+            movement=Movement(EventType.WITHDRAWAL, account.id, Decimal("1")),
+            idempotency=None,
+            store=store,
+            cache=cache,
+            clock=ahead,
+        )

@@ -1,0 +1,58 @@
+"""Production settings refuse to start without their configuration, in one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.processes import ROOT
+
+COMPLETE = {
+    "SECRET_KEY": "s",
+    "ALLOWED_HOSTS": "api.example",
+    "DATABASE_URL": "postgres://remit@db.example/remit",
+    "REDIS_URL": "redis://cache.example:6379/0",
+    "RABBITMQ_URL": "amqp://remit:secret@broker.example/remit",
+    "OIDC_ISSUER": "https://id.example/realms/remit",
+    "OIDC_AUDIENCE": "remit-api",
+    "TIME_ZONE": "Asia/Seoul",
+}
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_complete_configuration_starts():
+    assert _start(COMPLETE).returncode == 0
+
+
+@pytest.mark.parametrize("name", sorted(COMPLETE))
+def test_a_missing_variable_stops_start_up_naming_it(name):
+    env = {k: v for k, v in COMPLETE.items() if k != name}
+
+    result = _start(env)
+
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"remit: configuration error: {name} is not set"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DATABASE_URL", "mysql://db/remit"), ("OIDC_ISSUER", "not a url"), ("TIME_ZONE", "Mars/Olympus")],
+)
+def test_a_malformed_variable_stops_start_up_naming_it(name, value):
+    result = _start({**COMPLETE, name: value})
+
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(f"remit: configuration error: {name} ")
+    assert len(result.stderr.strip().splitlines()) == 1
