@@ -21,6 +21,14 @@ from transfers.domain.money import Currency
 LimitKey = tuple[uuid.UUID, dt.date]
 
 
+class BatchFailed(Exception):
+    """The database refused a write of a batch; nothing of the batch was committed."""
+
+
+class EventFailed(Exception):
+    """The database refused one event's writes; its savepoint was rolled back, its neighbours stand."""
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime: ...
 
@@ -89,7 +97,9 @@ class LedgerBatch(Protocol):
 
     def used(self, key: LimitKey) -> int: ...
 
-    def savepoint(self) -> AbstractContextManager[None]: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Isolates one event's writes when the batch is isolated; raises EventFailed if refused."""
+        ...
 
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
         """Write the outcome: journal, balances, limit usage and the event's status."""
@@ -101,6 +111,12 @@ class LedgerBatch(Protocol):
 class LedgerStore(Protocol):
     """The worker side's durable state."""
 
-    def batch(self, event_ids: Sequence[uuid.UUID]) -> AbstractContextManager[LedgerBatch]:
-        """Open one transaction over these events, locking their accounts in id order."""
+    def batch(
+        self, event_ids: Sequence[uuid.UUID], *, isolated: bool = False
+    ) -> AbstractContextManager[LedgerBatch]:
+        """Open one transaction over these events, locking their accounts in id order.
+
+        Unless `isolated`, writes may be deferred to the end of the batch, where a refused one
+        raises BatchFailed and undoes the whole batch.
+        """
         ...

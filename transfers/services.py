@@ -20,7 +20,15 @@ from transfers.domain.model import (
     decide,
 )
 from transfers.domain.money import Currency, to_minor
-from transfers.ports import AcceptanceStore, Clock, LedgerStore, LimitCache, LimitKey
+from transfers.ports import (
+    AcceptanceStore,
+    BatchFailed,
+    Clock,
+    EventFailed,
+    LedgerStore,
+    LimitCache,
+    LimitKey,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,13 +173,24 @@ class AppliedBatch:
 def apply_events(*, event_ids: Sequence[uuid.UUID], ledger: LedgerStore, cache: LimitCache) -> AppliedBatch:
     """Apply the still-pending events among `event_ids`, in acceptance order, in one transaction.
 
-    Each event gets its own savepoint: an event that fails unexpectedly stays pending and is
-    reported in `failed` without undoing its neighbours. Events already final are skipped, which
-    makes redelivery harmless; earlier pending events of the same senders are applied first.
-    Raises whatever the store raises when the transaction itself fails.
+    Events already final are skipped, which makes redelivery harmless; earlier pending events of
+    the same senders are applied first. If the database refuses a write, the batch is applied
+    again with a savepoint per event: an event that fails stays pending and is reported in
+    `failed`, without undoing its neighbours. Raises whatever the store raises when the
+    transaction itself fails (a lost connection).
     """
+    try:
+        return _apply_batch(event_ids, ledger, cache, isolated=False)
+    except BatchFailed as exc:
+        log.warning("a batch of %s events was refused (%s); applying them one by one", len(event_ids), exc)
+        return _apply_batch(event_ids, ledger, cache, isolated=True)
+
+
+def _apply_batch(
+    event_ids: Sequence[uuid.UUID], ledger: LedgerStore, cache: LimitCache, *, isolated: bool
+) -> AppliedBatch:
     result = AppliedBatch()
-    with ledger.batch(event_ids) as batch:
+    with ledger.batch(event_ids, isolated=isolated) as batch:
         result.unknown = batch.unknown_event_ids
         for event in batch.pending_events():
             outcome = decide(
@@ -183,7 +202,7 @@ def apply_events(*, event_ids: Sequence[uuid.UUID], ledger: LedgerStore, cache: 
             try:
                 with batch.savepoint():
                     batch.record(event, outcome)
-            except Exception:
+            except EventFailed:
                 log.exception("event %s could not be applied; it stays pending", event.id)
                 result.failed.append(event.id)
                 continue

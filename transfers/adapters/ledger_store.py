@@ -1,111 +1,131 @@
-"""The worker side's PostgreSQL state: a transaction per batch, a savepoint per event, ordered locks."""
+"""The worker side's PostgreSQL state: a transaction per batch, its writes pipelined, locks in order."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account as AccountRow
 from ledger.models import Entry
 from transfers.adapters.acceptance_store import account_from_row
-from transfers.domain.model import (
-    Account,
-    EventStatus,
-    EventType,
-    LimitUsage,
-    Outcome,
-    PendingEvent,
-)
+from transfers.domain.model import Account, EventStatus, EventType, LimitUsage, Outcome, PendingEvent
 from transfers.domain.money import Currency
 from transfers.models import Event
 from transfers.models import LimitUsage as LimitUsageRow
-from transfers.ports import LimitKey
+from transfers.ports import BatchFailed, EventFailed, LimitKey
 
 _EVENTS = Event._meta.db_table
 _ACCOUNTS = AccountRow._meta.db_table
 _USAGE = LimitUsageRow._meta.db_table
 _ENTRIES = Entry._meta.db_table
 
+# The events asked for, and every earlier pending event of the same senders: an account's events are
+# applied in acceptance order even if the broker delivers a retried message late.
+_LOCK_EVENTS = f"""
+WITH asked AS (SELECT seq, account_id FROM {_EVENTS} WHERE event_id = ANY(%(ids)s))
+SELECT event_id, type, status, account_id, counterparty_id, amount, business_date FROM {_EVENTS}
+WHERE event_id = ANY(%(ids)s)
+   OR (status = 'pending' AND account_id IN (SELECT account_id FROM asked)
+       AND seq < (SELECT max(seq) FROM asked))
+ORDER BY seq FOR UPDATE
+"""
+_LOCK_ACCOUNTS = f"""
+SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}
+WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE
+"""
+_LOCK_USAGE = f"""
+SELECT account_id, business_date, used, pending FROM {_USAGE}
+WHERE (account_id, business_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[]))
+ORDER BY account_id, business_date FOR NO KEY UPDATE
+"""
+_SET_BALANCE = f"UPDATE {_ACCOUNTS} SET balance = %s WHERE id = %s"
+_INSERT_ENTRIES = (
+    f"INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after, counterparty_id,"
+    f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s)"
+)
+_SET_USAGE = f"UPDATE {_USAGE} SET used = %s, pending = %s WHERE account_id = %s AND business_date = %s"
+_SET_OUTCOME = f"UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %s WHERE event_id = %s"
+
 
 class DjangoLedgerStore:
-    """Applies events; the lock order is always events (by seq), accounts (by id), usage rows."""
+    """Applies events; the lock order is always events (by seq), accounts (by id), usage rows.
+
+    A batch's writes are pipelined (sent without waiting for each answer) and committed together.
+    If PostgreSQL refuses any of them, the batch raises BatchFailed, and is run again `isolated`:
+    each event then writes at once inside its own savepoint, so only the bad event fails.
+    """
 
     @contextmanager
-    def batch(self, event_ids: Sequence[uuid.UUID]) -> Iterator[_Batch]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT event_id, seq, account_id FROM {_EVENTS} WHERE event_id = ANY(%s)",
-                [list(event_ids)],
+    def batch(self, event_ids: Sequence[uuid.UUID], *, isolated: bool = False) -> Iterator[_Batch]:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                batch = self._lock(cursor, event_ids, isolated)
+                pipeline = nullcontext() if isolated else connection.connection.pipeline()
+                with connection.wrap_database_errors, pipeline:
+                    yield batch
+        except (IntegrityError, DatabaseError) as exc:
+            if isolated or not _refused_by_the_database(exc):
+                raise
+            raise BatchFailed(str(exc)) from exc
+
+    def _lock(self, cursor, event_ids: Sequence[uuid.UUID], isolated: bool) -> _Batch:
+        cursor.execute(_LOCK_EVENTS, {"ids": list(event_ids)})
+        rows = cursor.fetchall()
+        unknown = set(event_ids) - {row[0] for row in rows}
+        events = [
+            PendingEvent(
+                id=row[0],
+                type=EventType(row[1]),
+                account_id=row[3],
+                counterparty_id=row[4],
+                amount=row[5],
+                business_date=row[6],
             )
-            known = cursor.fetchall()
-            unknown = set(event_ids) - {row[0] for row in known}
-            # Earlier pending events of the same senders come along, so an account's events are
-            # applied in acceptance order even if the broker delivers a retried message late.
-            cursor.execute(
-                f"SELECT event_id, type, account_id, counterparty_id, amount, business_date"
-                f" FROM {_EVENTS} WHERE status = 'pending' AND (event_id = ANY(%s)"
-                f" OR (account_id = ANY(%s) AND seq < %s)) ORDER BY seq FOR UPDATE",
-                [list(event_ids), list({row[2] for row in known}), max((row[1] for row in known), default=0)],
-            )
-            events = [
-                PendingEvent(
-                    id=row[0],
-                    type=EventType(row[1]),
-                    account_id=row[2],
-                    counterparty_id=row[3],
-                    amount=row[4],
-                    business_date=row[5],
-                )
-                for row in cursor.fetchall()
-            ]
-            account_ids = sorted(
-                {e.account_id for e in events} | {e.counterparty_id for e in events if e.counterparty_id}
-            )
-            cursor.execute(
-                f"SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}"
-                f" WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-                [account_ids],
-            )
-            columns = [c.name for c in cursor.description]
-            accounts = {
-                row[0]: account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
-            }
-            keys = sorted({(e.account_id, e.business_date) for e in events if e.type.is_outgoing})
-            usage: dict[LimitKey, LimitUsage] = {}
-            if keys:
-                cursor.execute(
-                    f"SELECT account_id, business_date, used, pending FROM {_USAGE}"
-                    f" WHERE (account_id, business_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[]))"
-                    f" ORDER BY account_id, business_date FOR NO KEY UPDATE",
-                    [[k[0] for k in keys], [k[1] for k in keys]],
-                )
-                usage = {(r[0], r[1]): LimitUsage(used=r[2], pending=r[3]) for r in cursor.fetchall()}
-            yield _Batch(cursor, events, accounts, usage, self._settlement_ids(cursor), unknown)
+            for row in rows
+            if row[2] == EventStatus.PENDING
+        ]
+        account_ids = sorted({e.account_id for e in events} | {e.counterparty_id for e in events} - {None})
+        cursor.execute(_LOCK_ACCOUNTS, [account_ids])
+        columns = [c.name for c in cursor.description]
+        accounts = {
+            row[0]: account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
+        }
+        keys = sorted({(e.account_id, e.business_date) for e in events if e.type.is_outgoing})
+        usage: dict[LimitKey, LimitUsage] = {}
+        if keys:
+            cursor.execute(_LOCK_USAGE, [[k[0] for k in keys], [k[1] for k in keys]])
+            usage = {(r[0], r[1]): LimitUsage(used=r[2], pending=r[3]) for r in cursor.fetchall()}
+        return _Batch(cursor, events, accounts, usage, self._settlement_ids(cursor), unknown, isolated)
 
     @staticmethod
     def _settlement_ids(cursor) -> dict[str, uuid.UUID]:
         # Read per batch rather than cached: cheap, and never stale after a restore or a test flush.
         cursor.execute(f"SELECT currency, id FROM {_ACCOUNTS} WHERE kind = 'settlement'")
         ids = dict(cursor.fetchall())
-        if len(ids) < len(Currency):
-            for currency in Currency:
-                if currency.code not in ids:
-                    ids[currency.code] = AccountRow.objects.get_or_create(
-                        kind=AccountRow.Kind.SETTLEMENT,
-                        currency=currency.code,
-                        defaults={"daily_limit": currency.max_daily_limit},
-                    )[0].id
+        for currency in Currency:
+            if currency.code not in ids:
+                ids[currency.code] = AccountRow.objects.get_or_create(
+                    kind=AccountRow.Kind.SETTLEMENT,
+                    currency=currency.code,
+                    defaults={"daily_limit": currency.max_daily_limit},
+                )[0].id
         return ids
 
 
+def _refused_by_the_database(exc: DatabaseError) -> bool:
+    """A statement PostgreSQL refused (a constraint, bad data), not a lost connection."""
+    return isinstance(exc, IntegrityError) or type(exc).__name__ in {"DataError", "ProgrammingError"}
+
+
 class _Batch:
-    def __init__(self, cursor, events, accounts, usage, settlements, unknown) -> None:
+    def __init__(self, cursor, events, accounts, usage, settlements, unknown, isolated) -> None:
         self._cursor = cursor
+        self._isolated = isolated
         self.unknown_event_ids: set[uuid.UUID] = unknown
         self._events: list[PendingEvent] = events
         self.accounts: dict[uuid.UUID, Account] = accounts
@@ -122,57 +142,38 @@ class _Batch:
     def used(self, key: LimitKey) -> int:
         return self._usage.get(key, LimitUsage()).used
 
-    def savepoint(self):
-        return transaction.atomic()
+    def savepoint(self) -> AbstractContextManager[None]:
+        return _savepoint() if self._isolated else nullcontext()
 
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
+        # Every value written is absolute, computed from the locked rows: nothing waits for an answer.
         now = timezone.now()
-        balances = {}
-        entries = []
+        balances: dict[uuid.UUID, int] = {}
+        entries: list = []
         for posting in outcome.postings:
             account = self.accounts.get(posting.account_id)
             balance_after = None
             if account is not None:
                 balance_after = balances.get(account.id, account.balance) + posting.amount
                 balances[account.id] = balance_after
-            entries.append(
-                (
-                    event.id,
-                    posting.account_id,
-                    posting.entry_type.value,
-                    posting.amount,
-                    balance_after,
-                    posting.counterparty_id,
-                    now,
-                )
-            )
+            entries += [event.id, posting.account_id, posting.entry_type.value, posting.amount,
+                        balance_after, posting.counterparty_id, now]  # fmt: skip
         cursor = self._cursor
         for account_id, balance in balances.items():
-            cursor.execute(f"UPDATE {_ACCOUNTS} SET balance = %s WHERE id = %s", [balance, account_id])
+            cursor.execute(_SET_BALANCE, [balance, account_id])
         if entries:
-            cursor.executemany(
-                f"INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after,"
-                f" counterparty_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                entries,
-            )
+            cursor.execute(_INSERT_ENTRIES, entries)
         usage = None
         if event.type.is_outgoing:
             key = (event.account_id, event.business_date)
-            used = event.amount if outcome.status is EventStatus.COMPLETED else 0
-            cursor.execute(
-                f"UPDATE {_USAGE} SET pending = pending - %s, used = used + %s"
-                f" WHERE account_id = %s AND business_date = %s RETURNING used, pending",
-                [event.amount, used, key[0], key[1]],
-            )
-            row = cursor.fetchone()
-            if row is None:
-                raise LookupError(f"no limit usage row for {key}: the event was never reserved")
-            usage = (key, LimitUsage(used=row[0], pending=row[1]))
-        cursor.execute(
-            f"UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %s WHERE event_id = %s",
-            [outcome.status.value, outcome.reason, now, event.id],
-        )
-        # Only now that every statement succeeded does the batch's view of the rows move on.
+            before = self._usage.get(key)
+            if before is None:
+                raise EventFailed(f"no limit reservation for {key}: the event was never reserved")
+            used = before.used + (event.amount if outcome.status is EventStatus.COMPLETED else 0)
+            usage = (key, LimitUsage(used=used, pending=before.pending - event.amount))
+            cursor.execute(_SET_USAGE, [usage[1].used, usage[1].pending, key[0], key[1]])
+        cursor.execute(_SET_OUTCOME, [outcome.status.value, outcome.reason, now, event.id])
+        # The batch's view of the rows moves on only once the event's writes are in.
         for account_id, balance in balances.items():
             self.accounts[account_id] = dataclasses.replace(self.accounts[account_id], balance=balance)
         if usage is not None:
@@ -181,3 +182,14 @@ class _Batch:
 
     def touched_limits(self) -> dict[LimitKey, LimitUsage]:
         return {key: self._usage[key] for key in self._touched}
+
+
+@contextmanager
+def _savepoint() -> Iterator[None]:
+    try:
+        with transaction.atomic():
+            yield
+    except (IntegrityError, DatabaseError) as exc:
+        if not _refused_by_the_database(exc):
+            raise
+        raise EventFailed(str(exc)) from exc

@@ -18,7 +18,7 @@ from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.domain.errors import DailyLimitExceeded
 from transfers.domain.model import Caller, EventType, Movement
 from transfers.domain.money import Currency
-from transfers.models import Event
+from transfers.models import Event, LimitUsage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -148,3 +148,20 @@ def test_the_day_of_the_limit_is_the_day_in_the_configured_time_zone(owner):
             cache=cache,
             clock=ahead,
         )
+
+
+def test_an_event_the_database_refuses_stays_pending_and_its_neighbours_complete(owner):
+    accounts = [_open(owner) for _ in range(3)]
+    _apply([_accept(owner, EventType.DEPOSIT, a.id, "1000") for a in accounts])
+    withdrawals = [_accept(owner, EventType.WITHDRAWAL, a.id, "100") for a in accounts]
+    bad = withdrawals[1]
+    # A lost reservation: applying the event would push `pending` below zero, which a CHECK refuses.
+    LimitUsage.objects.filter(account_id=accounts[1].id).update(pending=0)
+
+    result = _apply(withdrawals)
+
+    assert result.failed == [bad]
+    assert sorted(o.event_id for o in result.outcomes) == sorted([withdrawals[0], withdrawals[2]])
+    statuses = dict(Event.objects.filter(event_id__in=withdrawals).values_list("event_id", "status"))
+    assert statuses == {withdrawals[0]: "completed", bad: "pending", withdrawals[2]: "completed"}
+    assert not Entry.objects.filter(transaction_id=bad).exists()
