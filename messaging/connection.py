@@ -9,14 +9,19 @@ import pika
 from messaging import topology
 
 
-def connect(url: str, *, shards: int, heartbeat: int = 30) -> pika.BlockingConnection:
+def parameters(url: str) -> pika.URLParameters:
+    """Connection parameters from an AMQP URL (its vhost honoured), with our timeouts."""
+    result = pika.URLParameters(url)
+    result.heartbeat = 30
+    result.connection_attempts = 1
+    result.socket_timeout = 5
+    result.blocked_connection_timeout = 30
+    return result
+
+
+def connect(url: str, *, shards: int) -> pika.BlockingConnection:
     """A blocking connection with the topology declared; raises pika's AMQPError or OSError."""
-    parameters = pika.URLParameters(url)
-    parameters.heartbeat = heartbeat
-    parameters.connection_attempts = 1
-    parameters.socket_timeout = 5
-    parameters.blocked_connection_timeout = 30
-    connection = pika.BlockingConnection(parameters)
+    connection = pika.BlockingConnection(parameters(url))
     topology.declare(connection.channel(), shards=shards)
     return connection
 

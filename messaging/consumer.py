@@ -106,6 +106,6 @@ class EventConsumer:
             log.error("dead-lettering the message of event %s: it cannot be applied", event_id)
             for tag in by_event.pop(event_id):
                 channel.basic_nack(tag, requeue=False)
-        for tags in by_event.values():
-            for tag in tags:
-                channel.basic_ack(tag)
+        if by_event:
+            # Everything earlier on this channel is settled: one ack covers the rest of the batch.
+            channel.basic_ack(max(max(tags) for tags in by_event.values()), multiple=True)

@@ -6,13 +6,12 @@ import logging
 import threading
 import zlib
 
-import pika
 from django.db import DatabaseError, close_old_connections, connection
 from pika.exceptions import AMQPError
 
-from messaging.connection import Backoff, connect
+from messaging.connection import Backoff
 from messaging.models import OutboxMessage
-from messaging.schema import EXCHANGE
+from messaging.publisher import ConfirmingPublisher, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ class OutboxRelay:
         shard: int,
         shards: int,
         stop: threading.Event,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         poll_seconds: float = 1.0,
     ) -> None:
         self._url = url
@@ -64,21 +63,19 @@ class OutboxRelay:
                 self._stop.wait(self._poll_seconds * 5)
                 return
             cursor.execute("LISTEN remit_outbox")
-        broker = connect(self._url, shards=self._shards)
+        publisher = ConfirmingPublisher(self._url, shards=self._shards)
         try:
-            channel = broker.channel()
-            channel.confirm_delivery()
+            publisher.open()
             backoff.reset()
             while not self._stop.is_set():
-                if self.relay_once(channel) < self._batch_size:
+                if self.relay_once(publisher) < self._batch_size:
                     self._wait_for_commit()
-                broker.process_data_events(0)
+                publisher.service()
         finally:
-            if broker.is_open:
-                broker.close()
+            publisher.close()
             connection.close()
 
-    def relay_once(self, channel) -> int:
+    def relay_once(self, publisher: ConfirmingPublisher) -> int:
         """Publish up to one batch of this shard's outbox, oldest first; return how many."""
         with connection.cursor() as cursor:
             cursor.execute(
@@ -87,20 +84,10 @@ class OutboxRelay:
                 [self._shard, self._batch_size],
             )
             rows = cursor.fetchall()
-            for _, event_id, key, body in rows:
-                channel.basic_publish(
-                    EXCHANGE,
-                    key,
-                    bytes(body),
-                    properties=pika.BasicProperties(
-                        content_type="application/json",
-                        delivery_mode=pika.DeliveryMode.Persistent,
-                        message_id=str(event_id),
-                        type=key,
-                    ),
-                    mandatory=True,
-                )
             if rows:
+                publisher.publish(
+                    [Outgoing(key, bytes(body), str(event_id)) for _, event_id, key, body in rows]
+                )
                 cursor.execute(f"DELETE FROM {_OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
         return len(rows)
 

@@ -16,6 +16,7 @@ from config import bootstrap
 from messaging.connection import connect
 from messaging.consumer import EventConsumer
 from messaging.models import OutboxMessage
+from messaging.publisher import ConfirmingPublisher
 from messaging.relay import OutboxRelay
 from messaging.schema import EXCHANGE
 from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
@@ -54,10 +55,15 @@ def _accept_deposit(amount: str = "1000") -> uuid.UUID:
     ).event_id
 
 
-def _relay_once(channel) -> int:
-    channel.confirm_delivery()
-    relay = OutboxRelay(url=settings.RABBITMQ_URL, shard=0, shards=1, stop=threading.Event())
-    return relay.relay_once(channel)
+def _relay_once() -> int:
+    publisher = ConfirmingPublisher(settings.RABBITMQ_URL, shards=1)
+    publisher.open()
+    try:
+        return OutboxRelay(url=settings.RABBITMQ_URL, shard=0, shards=1, stop=threading.Event()).relay_once(
+            publisher
+        )
+    finally:
+        publisher.close()
 
 
 def _consume_for(seconds: float) -> EventConsumer:
@@ -98,7 +104,7 @@ def _queued(channel, queue: str) -> list[tuple]:
 def test_the_relay_publishes_outbox_messages_persistently_in_order_then_deletes_them(channel):
     first, second = _accept_deposit(), _accept_deposit()
 
-    relayed = _relay_once(channel)
+    relayed = _relay_once()
     messages = _queued(channel, apply_queue(0, 1))
 
     assert relayed == 2
@@ -115,7 +121,7 @@ def test_poison_messages_are_dead_lettered_and_do_not_block_the_events_behind_th
     _publish_raw(channel, json.dumps({"version": 99, "event_id": str(uuid.uuid4())}).encode())
     _publish_raw(channel, json.dumps({"version": 1, "event_id": str(uuid.uuid4()), "type": "gift"}).encode())
     deposit = _accept_deposit()
-    _relay_once(channel)
+    _relay_once()
 
     _consume_for(2.0)
 
