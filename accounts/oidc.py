@@ -64,6 +64,8 @@ class _RefreshBudget:
 class TokenVerifier:
     """Verifies tokens of one issuer for one audience; keys are fetched only on an unknown kid."""
 
+    REMEMBERED_TOKENS = 100_000
+
     def __init__(
         self, *, issuer: str, audience: str, leeway_seconds: float, http_timeout_seconds: float
     ) -> None:
@@ -77,9 +79,25 @@ class TokenVerifier:
         # Bogus kids cost nothing to forge, so they may not cost the provider more than this.
         self._budget = _RefreshBudget(burst=3, seconds_per_fetch=10.0)
         self._last_fetch_failed = False
+        self._verified: dict[str, tuple[float, TokenIdentity]] = {}
 
     def verify(self, token: str) -> TokenIdentity:
-        """Return the token's identity; raises InvalidToken or IdentityProviderUnavailable."""
+        """Return the token's identity; raises InvalidToken or IdentityProviderUnavailable.
+
+        A token verified once is remembered until it expires: a client sends the same token many
+        times, and checking its signature and encoding again costs more than the rest of a request.
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() <= remembered[0] + self.leeway_seconds:
+            return remembered[1]
+        identity, expires_at = self._verify(token)
+        with self._lock:
+            if len(self._verified) >= self.REMEMBERED_TOKENS:
+                self._verified.clear()  # cheaper than tracking age; a refill costs one check each
+            self._verified[token] = (expires_at, identity)
+        return identity
+
+    def _verify(self, token: str) -> tuple[TokenIdentity, float]:
         alg, kid = _unverified_alg_and_kid(token)
         key = self._signing_key(kid)
         if key.algorithm_name != alg:
@@ -97,7 +115,7 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         self._check_audience(claims)
         _check_subject(claims)
-        return TokenIdentity.from_claims(claims)
+        return TokenIdentity.from_claims(claims), float(claims["exp"])
 
     def endpoint(self, name: str) -> str:
         """An endpoint URL from the discovery document, such as `token_endpoint`."""
@@ -243,13 +261,14 @@ class _UserCache:
             entry = self._entries.get(subject)
         if entry is None or entry[0] < time.monotonic():
             return None
-        return copy.deepcopy(entry[1])
+        # Shallow is enough: Django copies a model's state with it, and a user holds no mutable field.
+        return copy.copy(entry[1])
 
     def put(self, subject: str, user: AbstractBaseUser) -> None:
         with self._lock:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[subject] = (time.monotonic() + self.TTL_SECONDS, copy.deepcopy(user))
+            self._entries[subject] = (time.monotonic() + self.TTL_SECONDS, copy.copy(user))
 
     def clear(self, **_signal_kwargs: Any) -> None:
         with self._lock:

@@ -5,9 +5,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests spend most of their time waiting on PostgreSQL, so threads overlap that wait.
-worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# One process per core, with enough threads to keep it busy while others wait (measured: bench/).
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -29,7 +29,8 @@ class EventConsumer:
     """Consumes one shard's queue; whatever has arrived when it looks is one batch.
 
     A light load makes batches of one (low latency); a backlog makes batches of up to
-    `prefetch` (one commit for many events). Poison messages go to the dead-letter queue.
+    `batch_size` (one commit for many events), while up to `prefetch` messages keep arriving
+    during the commit. Poison messages go to the dead-letter queue.
     """
 
     def __init__(
@@ -41,7 +42,8 @@ class EventConsumer:
         ledger: LedgerStore,
         cache: LimitCache,
         stop: threading.Event,
-        prefetch: int = 200,
+        prefetch: int = 2000,
+        batch_size: int = 500,
     ) -> None:
         self._url = url
         self._queue = apply_queue(shard, shards)
@@ -50,6 +52,7 @@ class EventConsumer:
         self._cache = cache
         self._stop = stop
         self._prefetch = prefetch
+        self._batch_size = batch_size
         self.applied = 0
 
     def run(self) -> None:
@@ -79,9 +82,9 @@ class EventConsumer:
             backoff.reset()
             while not self._stop.is_set():
                 broker.process_data_events(time_limit=0.5)
-                if buffer:
+                while buffer and not self._stop.is_set():
                     broker.process_data_events(time_limit=0)
-                    batch, buffer[:] = list(buffer), []
+                    batch, buffer[:] = buffer[: self._batch_size], buffer[self._batch_size :]
                     self._handle(channel, batch)
         finally:
             # Closing returns unacknowledged messages to the queue, in order.

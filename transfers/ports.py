@@ -52,7 +52,9 @@ class AcceptanceStore(Protocol):
 
     def atomic(self) -> AbstractContextManager[None]: ...
 
-    def account(self, account_id: uuid.UUID) -> Account | None: ...
+    def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
+        """The customer accounts among these ids that exist, read in one go."""
+        ...
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account: ...
 
@@ -74,7 +76,7 @@ class AcceptanceStore(Protocol):
     ) -> None: ...
 
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> LimitUsage | None:
-        """Commit the event and its outbox message.
+        """Commit the event and its outbox message, atomically even outside `atomic()`.
 
         With `reserve_within` (the daily limit), first add the amount to the source account's
         pending money of the event's day and return that day's usage; raises DailyLimitExceeded

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from transfers.domain import errors
@@ -54,7 +55,7 @@ def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceSto
     Raises NotFound, Forbidden (ops closing someone else's), AccountNotEmpty.
     """
     with store.atomic():
-        account = _readable_account(caller, account_id, store)
+        account = _readable(caller, store.accounts(account_id).get(account_id))
         account.check_movable_by(caller)
         if account.is_closed:
             return account
@@ -63,10 +64,11 @@ def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceSto
 
 @dataclass(frozen=True)
 class Acceptance:
-    """The result of accepting a movement: the event id, and whether it is an idempotent replay."""
+    """The accepted event; on an idempotent replay only its id (it was accepted earlier)."""
 
     event_id: uuid.UUID
     replayed: bool = False
+    event: AcceptedEvent | None = None
 
 
 def accept_movement(
@@ -87,7 +89,8 @@ def accept_movement(
     if movement.counterparty_id == movement.account_id:
         raise errors.SameAccount()
     reserved: dict[LimitKey, LimitUsage] = {}
-    with store.atomic():
+    # A key, its event and its record commit together; without one, add_event is atomic by itself.
+    with store.atomic() if idempotency is not None else nullcontext():
         if idempotency is not None:
             prior = store.claim_idempotency_key(idempotency)
             if prior is not None:
@@ -95,9 +98,10 @@ def accept_movement(
                 if fingerprint != movement.fingerprint():
                     raise errors.IdempotencyKeyReused()
                 return Acceptance(event_id, replayed=True)
-        source = _readable_account(caller, movement.account_id, store)
+        accounts = store.accounts(*filter(None, (movement.account_id, movement.counterparty_id)))
+        source = _readable(caller, accounts.get(movement.account_id))
         source.check_movable_by(caller)
-        target = _counterparty(movement, source, store)
+        target = _counterparty(movement, source, accounts)
         if source.is_closed or (target is not None and target.is_closed):
             raise errors.AccountClosed()
         now = clock.now()
@@ -119,7 +123,7 @@ def accept_movement(
         if idempotency is not None:
             store.remember_idempotency_key(idempotency, fingerprint=movement.fingerprint(), event_id=event.id)
     cache.put(reserved)
-    return Acceptance(event.id)
+    return Acceptance(event.id, event=event)
 
 
 def _check_daily_limit(
@@ -143,17 +147,16 @@ def _minor_amount(movement: Movement, currency: Currency) -> int:
         raise errors.ValidationFailed({"amount": [str(exc)]}) from None
 
 
-def _readable_account(caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
-    account = store.account(account_id)
+def _readable(caller: Caller, account: Account | None) -> Account:
     if account is None or not account.readable_by(caller):
         raise errors.NotFound("No such account.")
     return account
 
 
-def _counterparty(movement: Movement, source: Account, store: AcceptanceStore) -> Account | None:
+def _counterparty(movement: Movement, source: Account, accounts: dict[uuid.UUID, Account]) -> Account | None:
     if movement.counterparty_id is None:
         return None
-    target = store.account(movement.counterparty_id)
+    target = accounts.get(movement.counterparty_id)
     if target is None:
         raise errors.NotFound("No such receiving account.")
     if target.currency is not source.currency:

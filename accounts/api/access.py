@@ -15,7 +15,7 @@ def caller_of(request) -> Caller:
 
 def readable_account(request, account_id: uuid.UUID) -> Account:
     """The account if the caller owns it or holds `ops`; raises NotFound otherwise (never 403 on reads)."""
-    account = bootstrap.acceptance_store().account(account_id)
+    account = bootstrap.acceptance_store().accounts(account_id).get(account_id)
     if account is None or not account.readable_by(caller_of(request)):
         raise errors.NotFound("No such account.")
     return account

@@ -63,9 +63,12 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         **dj_database_url.parse(env.url("DATABASE_URL", ("postgres", "postgresql"))),
+        "ENGINE": "config.postgresql",  # Django's, with a health check that sends no query
         "CONN_MAX_AGE": 600,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5},
+        # Server-side binding: parameters travel apart from the SQL, so psycopg does not rewrite
+        # every statement in Python and PostgreSQL prepares the ones run often.
+        "OPTIONS": {"connect_timeout": 5, "server_side_binding": True},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

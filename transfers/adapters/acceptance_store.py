@@ -1,4 +1,4 @@
-"""The API side's PostgreSQL state through the Django ORM: accounts, limit reservations, events, outbox."""
+"""The API side's PostgreSQL state: accounts, limit reservations, events and their outbox messages."""
 
 from __future__ import annotations
 
@@ -29,14 +29,39 @@ from transfers.ports import LimitKey
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 _ACCOUNT_FIELDS = ("id", "owner_id", "currency", "balance", "daily_limit", "status")
 
-_RESERVE = f"""
-INSERT INTO {LimitUsageRow._meta.db_table} (account_id, business_date, used, pending)
-VALUES (%(account)s, %(day)s, 0, %(amount)s)
-ON CONFLICT (account_id, business_date) DO UPDATE
-    SET pending = {LimitUsageRow._meta.db_table}.pending + EXCLUDED.pending
-    WHERE {LimitUsageRow._meta.db_table}.used + {LimitUsageRow._meta.db_table}.pending
-          + EXCLUDED.pending <= %(limit)s
-RETURNING used, pending
+_USAGE = LimitUsageRow._meta.db_table
+_OUTBOX = OutboxMessage._meta.db_table
+_ACCOUNTS = AccountRow._meta.db_table
+
+# Accepting is one statement, so outside a transaction it commits in one round trip: reserve the
+# limit (only if used + pending + amount stays within it), then the event, its outbox message and
+# the relay's wake-up, each only if the one before it happened.
+_ACCEPT = f"""
+WITH reservation AS (
+    INSERT INTO {_USAGE} AS usage (account_id, business_date, used, pending)
+    SELECT %(account)s, %(day)s, 0, %(amount)s WHERE %(reserve)s AND %(amount)s <= %(limit)s
+    ON CONFLICT (account_id, business_date) DO UPDATE
+        SET pending = usage.pending + EXCLUDED.pending
+        WHERE usage.used + usage.pending + EXCLUDED.pending <= %(limit)s
+    RETURNING used, pending
+), event AS (
+    INSERT INTO {Event._meta.db_table} (event_id, type, status, account_id, counterparty_id, amount,
+        currency, reference, memo, business_date, requested_by_id, created_at)
+    SELECT %(id)s, %(type)s, 'pending', %(account)s, %(counterparty)s, %(amount)s, %(currency)s,
+        %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s
+    WHERE NOT %(reserve)s OR EXISTS (SELECT FROM reservation)
+    RETURNING event_id
+), outbox AS (
+    INSERT INTO {_OUTBOX} (event_id, routing_key, shard, body, created_at)
+    SELECT event_id, %(routing_key)s, %(shard)s, %(body)s, %(now)s FROM event
+    RETURNING shard
+)
+SELECT (SELECT count(*) FROM event), (SELECT used FROM reservation), (SELECT pending FROM reservation),
+    (SELECT pg_notify('remit_outbox', shard::text) FROM outbox)
+"""
+_SELECT_ACCOUNTS = f"""
+SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}
+WHERE id = ANY(%s) AND kind = 'customer'
 """
 
 
@@ -58,13 +83,13 @@ class DjangoAcceptanceStore:
     def atomic(self) -> AbstractContextManager[None]:
         return transaction.atomic()
 
-    def account(self, account_id: uuid.UUID) -> Account | None:
-        row = (
-            AccountRow.objects.filter(id=account_id, kind=AccountRow.Kind.CUSTOMER)
-            .values(*_ACCOUNT_FIELDS)
-            .first()
-        )
-        return account_from_row(row) if row else None
+    def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
+        with connection.cursor() as cursor:
+            cursor.execute(_SELECT_ACCOUNTS, [list(account_ids)])
+            columns = [c.name for c in cursor.description]
+            return {
+                row[0]: account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
+            }
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account:
         row = AccountRow.objects.create(owner_id=owner_id, currency=currency.code, daily_limit=daily_limit)
@@ -122,21 +147,7 @@ class DjangoAcceptanceStore:
         )
 
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> LimitUsage | None:
-        usage = self._reserve(event, reserve_within) if reserve_within is not None else None
         movement = event.movement
-        Event.objects.create(
-            event_id=event.id,
-            type=movement.type.value,
-            account_id=movement.account_id,
-            counterparty_id=movement.counterparty_id,
-            amount=event.amount,
-            currency=event.currency.code,
-            reference=movement.reference,
-            memo=movement.memo,
-            business_date=event.business_date,
-            requested_by_id=event.requested_by,
-            created_at=event.accepted_at,
-        )
         outbox = OutboxMessage.for_event(
             event_id=event.id,
             event_type=movement.type,
@@ -146,22 +157,29 @@ class DjangoAcceptanceStore:
             currency=event.currency.code,
             shards=self._shards,
         )
-        outbox.save(force_insert=True)
         with connection.cursor() as cursor:
-            # Wakes the relay at commit; a lost notification only delays it to its next poll.
-            cursor.execute("SELECT pg_notify('remit_outbox', %s)", [str(outbox.shard)])
-        return usage
-
-    def _reserve(self, event: AcceptedEvent, daily_limit: int) -> LimitUsage:
-        params = {
-            "account": event.movement.account_id,
-            "day": event.business_date,
-            "amount": event.amount,
-            "limit": daily_limit,
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(_RESERVE, params)
-            row = cursor.fetchone()
-        if row is None:
+            cursor.execute(
+                _ACCEPT,
+                {
+                    "id": event.id,
+                    "type": movement.type.value,
+                    "account": movement.account_id,
+                    "counterparty": movement.counterparty_id,
+                    "amount": event.amount,
+                    "currency": event.currency.code,
+                    "reference": movement.reference,
+                    "memo": movement.memo,
+                    "day": event.business_date,
+                    "user": event.requested_by,
+                    "now": event.accepted_at,
+                    "reserve": reserve_within is not None,
+                    "limit": reserve_within or 0,
+                    "routing_key": outbox.routing_key,
+                    "shard": outbox.shard,
+                    "body": outbox.body,
+                },
+            )
+            inserted, used, pending, _ = cursor.fetchone()
+        if not inserted:
             raise errors.DailyLimitExceeded()
-        return LimitUsage(used=row[0], pending=row[1])
+        return LimitUsage(used=used, pending=pending) if reserve_within is not None else None

@@ -18,7 +18,7 @@ from transfers.api.fields import AmountField, StrictCharField, StrictUUIDField
 from transfers.api.pagination import Pagination
 from transfers.api.representations import event_json
 from transfers.domain import errors
-from transfers.domain.model import EventStatus, EventType, IdempotencyKey, Movement
+from transfers.domain.model import AcceptedEvent, EventStatus, EventType, IdempotencyKey, Movement
 from transfers.models import Event
 
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
@@ -81,9 +81,26 @@ def _accept(request, movement: Movement) -> Response:
         cache=bootstrap.limit_cache(),
         clock=bootstrap.clock(),
     )
-    event = Event.objects.get(event_id=acceptance.event_id)
+    event = _as_row(acceptance.event) if acceptance.event else Event.objects.get(event_id=acceptance.event_id)
     location = f"/api/v1/events/{acceptance.event_id}"
     return Response(event_json(event), status=202, headers={"Location": location})
+
+
+def _as_row(event: AcceptedEvent) -> Event:
+    """The just-accepted event as the row it was committed as, to write it without reading it back."""
+    movement = event.movement
+    return Event(
+        event_id=event.id,
+        type=movement.type.value,
+        status=EventStatus.PENDING.value,
+        account_id=movement.account_id,
+        counterparty_id=movement.counterparty_id,
+        amount=event.amount,
+        currency=event.currency.code,
+        reference=movement.reference,
+        memo=movement.memo,
+        created_at=event.accepted_at,
+    )
 
 
 class _CashMovementView(APIView):

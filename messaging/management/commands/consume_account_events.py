@@ -24,13 +24,14 @@ class Command(BaseCommand):
             "--shard", type=int, default=0, help="Which shard's queue to consume (default 0)."
         )
         parser.add_argument(
-            "--prefetch", type=int, default=200, help="Most messages in flight, i.e. the largest batch."
+            "--prefetch", type=int, default=2000, help="Most unacknowledged messages in flight."
         )
+        parser.add_argument("--batch-size", type=int, default=500, help="Most events in one transaction.")
         parser.add_argument(
             "--no-relay", action="store_true", help="Do not relay the outbox from this process."
         )
 
-    def handle(self, *args, shard: int, prefetch: int, no_relay: bool, **options) -> None:
+    def handle(self, *args, shard: int, prefetch: int, batch_size: int, no_relay: bool, **options) -> None:
         shards = settings.ACCOUNT_EVENT_SHARDS
         if not 0 <= shard < shards:
             raise CommandError(f"--shard must be between 0 and {shards - 1} (ACCOUNT_EVENT_SHARDS={shards})")
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             shard=shard,
             shards=shards,
             prefetch=prefetch,
+            batch_size=batch_size,
             ledger=bootstrap.ledger_store(),
             cache=bootstrap.limit_cache(),
             stop=stop,

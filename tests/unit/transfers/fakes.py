@@ -39,7 +39,7 @@ class FakeLimitCache:
 
 class FakeAcceptanceStore:
     def __init__(self) -> None:
-        self.accounts: dict[uuid.UUID, Account] = {}
+        self.rows: dict[uuid.UUID, Account] = {}
         self.usage: dict = {}
         self.events: list[AcceptedEvent] = []
         self.keys: dict[tuple, tuple[str, uuid.UUID]] = {}
@@ -47,12 +47,12 @@ class FakeAcceptanceStore:
     def atomic(self):
         return nullcontext()
 
-    def account(self, account_id):
-        return self.accounts.get(account_id)
+    def accounts(self, *account_ids):
+        return {i: self.rows[i] for i in account_ids if i in self.rows}
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account:
         account = Account(uuid.uuid4(), owner_id, currency, 0, daily_limit, AccountStatus.ACTIVE)
-        self.accounts[account.id] = account
+        self.rows[account.id] = account
         return account
 
     def close_account(self, account_id):
