@@ -44,6 +44,25 @@ WHERE (account_id, business_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[
 ORDER BY account_id, business_date FOR NO KEY UPDATE
 """
 _SET_BALANCE = f"UPDATE {_ACCOUNTS} SET balance = %s WHERE id = %s"
+_SET_BALANCES = f"""
+UPDATE {_ACCOUNTS} a SET balance = v.balance FROM unnest(%s::uuid[], %s::bigint[]) v(id, balance)
+WHERE a.id = v.id
+"""
+_APPEND_ENTRIES = f"""
+INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after, counterparty_id, created_at)
+SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::uuid[],
+                     %s::timestamptz[])
+"""
+_SET_USAGES = f"""
+UPDATE {_USAGE} u SET used = v.used, pending = v.pending
+FROM unnest(%s::uuid[], %s::date[], %s::bigint[], %s::bigint[]) v(account_id, business_date, used, pending)
+WHERE u.account_id = v.account_id AND u.business_date = v.business_date
+"""
+_SET_OUTCOMES = f"""
+UPDATE {_EVENTS} e SET status = v.status, reason = v.reason, processed_at = v.processed_at
+FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[]) v(event_id, status, reason, processed_at)
+WHERE e.event_id = v.event_id
+"""
 _INSERT_ENTRIES = (
     f"INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after, counterparty_id,"
     f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s)"
@@ -55,9 +74,10 @@ _SET_OUTCOME = f"UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %
 class DjangoLedgerStore:
     """Applies events; the lock order is always events (by seq), accounts (by id), usage rows.
 
-    A batch's writes are pipelined (sent without waiting for each answer) and committed together.
-    If PostgreSQL refuses any of them, the batch raises BatchFailed, and is run again `isolated`:
-    each event then writes at once inside its own savepoint, so only the bad event fails.
+    A batch's writes are gathered and sent as four set-based statements (balances, journal,
+    limit usage, outcomes) in one round trip before the commit. If PostgreSQL refuses them, the
+    batch raises BatchFailed and is run again `isolated`: each event then writes at once inside
+    its own savepoint, so only the bad event fails.
     """
 
     @contextmanager
@@ -65,9 +85,10 @@ class DjangoLedgerStore:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 batch = self._lock(cursor, event_ids, isolated)
-                pipeline = nullcontext() if isolated else connection.connection.pipeline()
-                with connection.wrap_database_errors, pipeline:
-                    yield batch
+                yield batch
+                if not isolated:
+                    with connection.wrap_database_errors, connection.connection.pipeline():
+                        batch.write_gathered()
         except (IntegrityError, DatabaseError) as exc:
             if isolated or not _refused_by_the_database(exc):
                 raise
@@ -132,6 +153,8 @@ class _Batch:
         self._usage: dict[LimitKey, LimitUsage] = usage
         self._settlements: dict[str, uuid.UUID] = settlements
         self._touched: set[LimitKey] = set()
+        self._entries: list[tuple] = []
+        self._outcomes: list[tuple] = []
 
     def pending_events(self) -> Sequence[PendingEvent]:
         return self._events
@@ -146,23 +169,18 @@ class _Batch:
         return _savepoint() if self._isolated else nullcontext()
 
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
-        # Every value written is absolute, computed from the locked rows: nothing waits for an answer.
+        """Compute the event's writes from the locked rows; write them now only if isolated."""
         now = timezone.now()
         balances: dict[uuid.UUID, int] = {}
-        entries: list = []
+        entries = []
         for posting in outcome.postings:
             account = self.accounts.get(posting.account_id)
             balance_after = None
             if account is not None:
                 balance_after = balances.get(account.id, account.balance) + posting.amount
                 balances[account.id] = balance_after
-            entries += [event.id, posting.account_id, posting.entry_type.value, posting.amount,
-                        balance_after, posting.counterparty_id, now]  # fmt: skip
-        cursor = self._cursor
-        for account_id, balance in balances.items():
-            cursor.execute(_SET_BALANCE, [balance, account_id])
-        if entries:
-            cursor.execute(_INSERT_ENTRIES, entries)
+            entries.append((event.id, posting.account_id, posting.entry_type.value, posting.amount,
+                            balance_after, posting.counterparty_id, now))  # fmt: skip
         usage = None
         if event.type.is_outgoing:
             key = (event.account_id, event.business_date)
@@ -171,14 +189,48 @@ class _Batch:
                 raise EventFailed(f"no limit reservation for {key}: the event was never reserved")
             used = before.used + (event.amount if outcome.status is EventStatus.COMPLETED else 0)
             usage = (key, LimitUsage(used=used, pending=before.pending - event.amount))
-            cursor.execute(_SET_USAGE, [usage[1].used, usage[1].pending, key[0], key[1]])
-        cursor.execute(_SET_OUTCOME, [outcome.status.value, outcome.reason, now, event.id])
-        # The batch's view of the rows moves on only once the event's writes are in.
+        outcome_row = (event.id, outcome.status.value, outcome.reason, now)
+        if self._isolated:
+            self._write_one(balances, entries, usage, outcome_row)
+        else:
+            self._entries += entries
+            self._outcomes.append(outcome_row)
+        # The batch's view of the rows moves on only once the event's writes are in (or gathered).
         for account_id, balance in balances.items():
             self.accounts[account_id] = dataclasses.replace(self.accounts[account_id], balance=balance)
         if usage is not None:
             self._usage[usage[0]] = usage[1]
             self._touched.add(usage[0])
+
+    def _write_one(self, balances, entries, usage, outcome_row) -> None:
+        cursor = self._cursor
+        for account_id, balance in balances.items():
+            cursor.execute(_SET_BALANCE, [balance, account_id])
+        if entries:
+            cursor.execute(_INSERT_ENTRIES, [value for entry in entries for value in entry])
+        if usage is not None:
+            (account_id, day), after = usage
+            cursor.execute(_SET_USAGE, [after.used, after.pending, account_id, day])
+        cursor.execute(_SET_OUTCOME, [outcome_row[1], outcome_row[2], outcome_row[3], outcome_row[0]])
+
+    def write_gathered(self) -> None:
+        """Write every gathered change with one statement per table: final balances, the journal,
+        each day's usage and the outcomes."""
+        if not self._outcomes:
+            return
+        cursor = self._cursor
+        changed = {e[1]: self.accounts[e[1]].balance for e in self._entries if e[1] in self.accounts}
+        cursor.execute(_SET_BALANCES, [list(changed), list(changed.values())])
+        if self._entries:
+            cursor.execute(_APPEND_ENTRIES, [list(column) for column in zip(*self._entries, strict=True)])
+        if self._touched:
+            keys = sorted(self._touched)
+            cursor.execute(
+                _SET_USAGES,
+                [[k[0] for k in keys], [k[1] for k in keys],
+                 [self._usage[k].used for k in keys], [self._usage[k].pending for k in keys]],
+            )  # fmt: skip
+        cursor.execute(_SET_OUTCOMES, [list(column) for column in zip(*self._outcomes, strict=True)])
 
     def touched_limits(self) -> dict[LimitKey, LimitUsage]:
         return {key: self._usage[key] for key in self._touched}
