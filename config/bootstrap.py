@@ -14,7 +14,7 @@ from transfers.adapters.limit_cache import RedisLimitCache
 
 @cache
 def acceptance_store() -> DjangoAcceptanceStore:
-    return DjangoAcceptanceStore(shards=settings.ACCOUNT_EVENT_SHARDS)
+    return DjangoAcceptanceStore()
 
 
 @cache

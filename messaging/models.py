@@ -6,23 +6,23 @@ import uuid
 
 from django.db import models
 
-from messaging.schema import VERSION, EventMessage, routing_key, shard_of
+from messaging.schema import VERSION, EventMessage, shard_key
 from transfers.domain.model import EventType
 
 
 class OutboxMessage(models.Model):
+    """A message waiting for the relay. Its shard is worked out when it is relayed, from
+    `shard_key` and the shard count in force then, so resharding never strands a message."""
+
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField()
-    routing_key = models.CharField(max_length=64)
-    shard = models.PositiveSmallIntegerField(default=0)
+    event_type = models.CharField(max_length=10, choices=[(t.value, t.value) for t in EventType])
+    shard_key = models.BigIntegerField(help_text="shard_key() of the account the event is ordered by.")
     body = models.BinaryField(help_text="The message exactly as it is published.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["shard", "id"], name="outbox_shard_order")]
-
     def __str__(self) -> str:
-        return f"{self.routing_key} {self.event_id}"
+        return f"{self.event_type} {self.event_id}"
 
     @classmethod
     def for_event(
@@ -34,10 +34,8 @@ class OutboxMessage(models.Model):
         counterparty_id: uuid.UUID | None,
         amount: int,
         currency: str,
-        shards: int,
     ) -> OutboxMessage:
-        """The message for an event, routed to the shard of the account the money leaves or enters."""
-        shard = shard_of(account_id, shards)
+        """The message for an event, ordered with the account the money leaves (or a deposit's)."""
         message = EventMessage(
             version=VERSION,
             event_id=event_id,
@@ -49,7 +47,7 @@ class OutboxMessage(models.Model):
         )
         return cls(
             event_id=event_id,
-            routing_key=routing_key(event_type, shard, shards),
-            shard=shard,
+            event_type=event_type.value,
+            shard_key=shard_key(account_id),
             body=message.encode(),
         )

@@ -12,6 +12,8 @@ from pika.exceptions import AMQPError
 from messaging.connection import Backoff
 from messaging.models import OutboxMessage
 from messaging.publisher import ConfirmingPublisher, Outgoing
+from messaging.schema import routing_key
+from transfers.domain.model import EventType
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,9 @@ _OUTBOX = OutboxMessage._meta.db_table
 
 class OutboxRelay:
     """Relays one shard's outbox. One relay per shard holds an advisory lock; any other waits.
+
+    A message's shard is `shard_key mod ACCOUNT_EVENT_SHARDS` as configured now, so after a
+    change of the shard count every message still waiting is relayed by the relay that owns it.
 
     A message is deleted only after RabbitMQ confirmed it, so a crash can only publish a
     message twice (the worker skips the duplicate), never lose one.
@@ -79,14 +84,18 @@ class OutboxRelay:
         """Publish up to one batch of this shard's outbox, oldest first; return how many."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, event_id, routing_key, body FROM {_OUTBOX}"
-                f" WHERE shard = %s ORDER BY id LIMIT %s",
-                [self._shard, self._batch_size],
+                f"SELECT id, event_id, event_type, body FROM {_OUTBOX}"
+                f" WHERE mod(shard_key, %s) = %s ORDER BY id LIMIT %s",
+                [self._shards, self._shard, self._batch_size],
             )
             rows = cursor.fetchall()
             if rows:
+                key = {kind: routing_key(kind, self._shard, self._shards) for kind in EventType}
                 publisher.publish(
-                    [Outgoing(key, bytes(body), str(event_id)) for _, event_id, key, body in rows]
+                    [
+                        Outgoing(key[EventType(kind)], bytes(body), str(event_id))
+                        for _, event_id, kind, body in rows
+                    ]
                 )
                 cursor.execute(f"DELETE FROM {_OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
         return len(rows)

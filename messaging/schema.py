@@ -64,11 +64,14 @@ class EventMessage:
             raise PoisonMessage(f"undecodable message: {exc!r}") from None
 
 
+def shard_key(account_id: uuid.UUID) -> int:
+    """A stable, evenly spread number for an account (63 bits, to fit PostgreSQL's bigint)."""
+    return int.from_bytes(hashlib.blake2b(account_id.bytes, digest_size=8).digest()) >> 1
+
+
 def shard_of(account_id: uuid.UUID, shards: int) -> int:
-    """The queue an account's events go to: stable for an account, spread evenly over shards."""
-    if shards <= 1:
-        return 0
-    return int.from_bytes(hashlib.blake2b(account_id.bytes, digest_size=8).digest()) % shards
+    """The queue an account's events go to with `shards` queues."""
+    return shard_key(account_id) % max(shards, 1)
 
 
 def routing_key(event_type: EventType, shard: int, shards: int) -> str:

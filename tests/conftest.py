@@ -8,8 +8,8 @@ import pytest
 
 pytest_plugins = ["tests.support.oidc_fixtures"]
 
-# In-process tests use remit_test (config.settings.test); the end-to-end system's processes use remit_e2e.
-VHOSTS = ("remit_test", "remit_e2e")
+# In-process tests use remit_test (config.settings.test); the end-to-end systems' processes use the others.
+VHOSTS = ("remit_test", "remit_e2e", "remit_e2e_shards")
 
 
 @pytest.fixture(scope="session", autouse=True)

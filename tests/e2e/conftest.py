@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -20,6 +21,7 @@ class RunningSystem:
     api: Process
     worker: Process
     env: dict[str, str]
+    workers: list[Process]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,26 +31,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.django_db)
 
 
-@pytest.fixture(scope="package")
-def system(django_db_setup, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
+@contextmanager
+def running_system(issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str = "remit_e2e"):
+    """The API and one worker per shard, against the test database."""
     database = connection.settings_dict  # pytest-django renamed it to the test database
     env = child_environment(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        OIDC_ISSUER=oidc_issuer.issuer,
-        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/remit_e2e",
+        OIDC_ISSUER=issuer.issuer,
+        RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        ACCOUNT_EVENT_SHARDS=str(shards),
     )
-    logs = tmp_path_factory.mktemp("processes")
     api, base_url = api_process(env, logs)
-    worker = worker_process(env, logs)
+    workers = [worker_process(env, logs, shard=s, name=f"worker-{s}") for s in range(shards)]
     api.start()
-    worker.start()
+    for worker in workers:
+        worker.start()
     try:
         wait_until_ready(base_url, api)
-        yield RunningSystem(base_url, api, worker, env)
+        yield RunningSystem(base_url, api, workers[0], env, workers)
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         api.stop()
+
+
+@pytest.fixture(scope="package")
+def system(django_db_setup, oidc_issuer: LoopbackIssuer, tmp_path_factory) -> Iterator[RunningSystem]:
+    with running_system(oidc_issuer, tmp_path_factory.mktemp("processes")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -90,8 +90,8 @@ def wait_until_ready(base_url: str, process: Process, timeout: float = 30) -> No
         try:
             if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except requests.RequestException:
+            pass  # not listening yet, or still loading the application
         time.sleep(0.1)
     raise RuntimeError(f"{process.name} did not become ready:\n{process.log()}")
 

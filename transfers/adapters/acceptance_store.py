@@ -52,12 +52,12 @@ WITH reservation AS (
     WHERE NOT %(reserve)s OR EXISTS (SELECT FROM reservation)
     RETURNING event_id
 ), outbox AS (
-    INSERT INTO {_OUTBOX} (event_id, routing_key, shard, body, created_at)
-    SELECT event_id, %(routing_key)s, %(shard)s, %(body)s, %(now)s FROM event
-    RETURNING shard
+    INSERT INTO {_OUTBOX} (event_id, event_type, shard_key, body, created_at)
+    SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(now)s FROM event
+    RETURNING id
 )
 SELECT (SELECT count(*) FROM event), (SELECT used FROM reservation), (SELECT pending FROM reservation),
-    (SELECT pg_notify('remit_outbox', shard::text) FROM outbox)
+    (SELECT pg_notify('remit_outbox', '') FROM outbox)
 """
 _SELECT_ACCOUNTS = f"""
 SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}
@@ -77,9 +77,6 @@ def account_from_row(row: dict) -> Account:
 
 
 class DjangoAcceptanceStore:
-    def __init__(self, *, shards: int) -> None:
-        self._shards = shards
-
     def atomic(self) -> AbstractContextManager[None]:
         return transaction.atomic()
 
@@ -155,7 +152,6 @@ class DjangoAcceptanceStore:
             counterparty_id=movement.counterparty_id,
             amount=event.amount,
             currency=event.currency.code,
-            shards=self._shards,
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -174,8 +170,7 @@ class DjangoAcceptanceStore:
                     "now": event.accepted_at,
                     "reserve": reserve_within is not None,
                     "limit": reserve_within or 0,
-                    "routing_key": outbox.routing_key,
-                    "shard": outbox.shard,
+                    "shard_key": outbox.shard_key,
                     "body": outbox.body,
                 },
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -45,13 +44,12 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"{len(events)} event(s) would be replayed")
             return
-        shards = settings.ACCOUNT_EVENT_SHARDS
         with transaction.atomic():
-            OutboxMessage.objects.bulk_create(_outbox_message(event, shards) for event in events)
+            OutboxMessage.objects.bulk_create(_outbox_message(event) for event in events)
         self.stdout.write(self.style.SUCCESS(f"{len(events)} event(s) queued for replay"))
 
 
-def _outbox_message(event: Event, shards: int) -> OutboxMessage:
+def _outbox_message(event: Event) -> OutboxMessage:
     return OutboxMessage.for_event(
         event_id=event.event_id,
         event_type=EventType(event.type),
@@ -59,5 +57,4 @@ def _outbox_message(event: Event, shards: int) -> OutboxMessage:
         counterparty_id=event.counterparty_id,
         amount=event.amount,
         currency=event.currency,
-        shards=shards,
     )
