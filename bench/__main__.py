@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -173,10 +174,14 @@ def _together(base: str, script: Path, connections: int, seconds: int) -> dict:
     """API and workers at the API's saturation concurrency: does the backlog grow?"""
     pending_before = Event.objects.filter(status="pending").count()
     first_seq = _max_seq()
+    samples: list[int] = []
+    sampler = threading.Thread(target=_sample_backlog, args=(samples, seconds))
     cpu_before, started = system.cpu_seconds(), time.time()
+    sampler.start()
     result = load.run(base, script, connections=connections, seconds=seconds)
     elapsed = time.time() - started
     cpu = system.cpu_share(cpu_before, system.cpu_seconds(), elapsed)
+    sampler.join()
     pending_after = Event.objects.filter(status="pending").count()
     accepted = Event.objects.filter(seq__gt=first_seq).count()
     _wait_until_applied(timeout=600)
@@ -186,10 +191,23 @@ def _together(base: str, script: Path, connections: int, seconds: int) -> dict:
         "applied_per_second": round((accepted + pending_before - pending_after) / elapsed, 1),
         "pending_before": pending_before,
         "pending_after": pending_after,
+        "backlog_each_second": samples,
+        "backlog_first_half_mean": round(statistics.mean(samples[: len(samples) // 2]), 1),
+        "backlog_second_half_mean": round(statistics.mean(samples[len(samples) // 2 :]), 1),
         "p50_ms": result.p50_ms,
         "p99_ms": result.p99_ms,
         "cpu_cores": cpu,
     }
+
+
+def _sample_backlog(samples: list[int], seconds: int) -> None:
+    """Pending events once a second: a backlog that grows shows as a rising series."""
+    from django.db import connections
+
+    for _ in range(seconds):
+        time.sleep(1)
+        samples.append(Event.objects.filter(status="pending").count())
+    connections.close_all()
 
 
 def _half_rate(base: str, mix, tokens, logs: Path, rate: float, seconds: int) -> dict:

@@ -16,7 +16,7 @@ def table(report: dict) -> str:
         f"(p50 {ceilings['trivial_drf']['p50_ms']:.1f} ms, {ceilings['trivial_drf']['connections']} connections).",
         "",
         "| shards | API accept/s (conns) | p50 / p99 ms | vs trivial | worker apply/s (backlog) | vs pgbench -c 1 "
-        "| together: accepted/s, applied/s, backlog before→after | e2e p50 / p99 ms at half rate | invariants |",
+        "| together: accepted/s, applied/s, mean backlog 1st→2nd half | e2e p50 / p99 ms at half rate | invariants |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for shards, run in report["runs"].items():
@@ -32,7 +32,7 @@ def table(report: dict) -> str:
             f"| {accept['requests_per_second'] / trivial:.0%} "
             f"| {apply['events_per_second']:.0f} ({apply['backlog']}) | {apply['events_per_second'] / c1:.1f}× "
             f"| {together['accepted_per_second']:.0f}, {together['applied_per_second']:.0f}, "
-            f"{together['pending_before']}→{together['pending_after']} "
+            f"{together['backlog_first_half_mean']:.0f}→{together['backlog_second_half_mean']:.0f} "
             f"| {half['end_to_end_p50_ms']:.0f} / {half['end_to_end_p99_ms']:.0f} "
             f"(at {half['achieved_per_second']:.0f}/s) "
             f"| {'hold' if not run['invariants_broken'] else 'BROKEN: ' + ', '.join(run['invariants_broken'])} |"

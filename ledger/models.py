@@ -14,12 +14,16 @@ class Entry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     transaction_id = models.UUIDField(db_index=True)
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="entries")
+    # No index per foreign key: (account, -id) below serves the account's lookups, and every index
+    # costs a write per journal row.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     type = models.CharField(max_length=12, choices=Type.choices)
     amount = models.BigIntegerField(help_text="Signed minor units.")
     balance_after = models.BigIntegerField(null=True, help_text="Null on settlement accounts.")
     counterparty = models.ForeignKey(
-        "accounts.Account", null=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Account", null=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zlib
 
 from django.db import DatabaseError, close_old_connections, connection
@@ -101,7 +102,18 @@ class OutboxRelay:
         return len(rows)
 
     def _wait_for_commit(self) -> None:
-        # The API notifies at commit; the timeout also catches a notification that was lost.
+        """Wait until a message of this shard is committed (the API notifies with its shard key).
+
+        Notifications that arrived meanwhile are taken together, so one query serves them all;
+        the timeout also covers a notification that was lost.
+        """
+        deadline = time.monotonic() + self._poll_seconds
         with connection.wrap_database_errors:
-            for _ in connection.connection.notifies(timeout=self._poll_seconds, stop_after=1):
-                pass
+            while (remaining := deadline - time.monotonic()) > 0:
+                first = list(connection.connection.notifies(timeout=remaining, stop_after=1))
+                waiting = first + list(connection.connection.notifies(timeout=0))
+                if any(self._is_mine(n.payload) for n in waiting):
+                    return
+
+    def _is_mine(self, payload: str) -> bool:
+        return not payload.isdigit() or int(payload) % self._shards == self._shard

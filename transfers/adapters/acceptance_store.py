@@ -54,10 +54,10 @@ WITH reservation AS (
 ), outbox AS (
     INSERT INTO {_OUTBOX} (event_id, event_type, shard_key, body, created_at)
     SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(now)s FROM event
-    RETURNING id
+    RETURNING shard_key
 )
 SELECT (SELECT count(*) FROM event), (SELECT used FROM reservation), (SELECT pending FROM reservation),
-    (SELECT pg_notify('remit_outbox', '') FROM outbox)
+    (SELECT pg_notify('remit_outbox', shard_key::text) FROM outbox)
 """
 _SELECT_ACCOUNTS = f"""
 SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}

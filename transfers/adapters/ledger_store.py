@@ -1,4 +1,4 @@
-"""The worker side's PostgreSQL state: a transaction per batch, its writes pipelined, locks in order."""
+"""The worker side's PostgreSQL state: a transaction per batch, set-based writes, locks in order."""
 
 from __future__ import annotations
 
