@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import zoneinfo
 from urllib.parse import urlsplit
 
@@ -71,7 +70,3 @@ def hosts(name: str) -> list[str]:
     if not value:
         raise ConfigurationError(name, "lists no host")
     return value
-
-
-def is_running_tests() -> bool:
-    return "pytest" in sys.modules

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 
 import pika
+from django.db import DatabaseError, close_old_connections
+from django.db import connection as db
+from pika.exceptions import AMQPError
 
 from messaging import topology
+
+log = logging.getLogger(__name__)
 
 
 def parameters(url: str) -> pika.URLParameters:
@@ -40,3 +47,18 @@ class Backoff:
 
     def reset(self) -> None:
         self._delay = 0.2
+
+
+def run_until_stopped(session: Callable[[Backoff], None], *, stop: threading.Event, name: str) -> None:
+    """Run `session` again and again until `stop` is set; a lost connection to RabbitMQ or
+    PostgreSQL ends a session, and the next one starts after a back-off, on fresh connections."""
+    backoff = Backoff(stop)
+    while not stop.is_set():
+        try:
+            session(backoff)
+        except (AMQPError, OSError, DatabaseError) as exc:
+            log.warning("%s lost a connection, reconnecting: %r", name, exc)
+            close_old_connections()
+            db.close()
+            backoff.wait()
+    db.close()

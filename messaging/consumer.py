@@ -7,10 +7,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections, connection
-from pika.exceptions import AMQPError
-
-from messaging.connection import Backoff, connect
+from messaging.connection import Backoff, connect, run_until_stopped
 from messaging.schema import EventMessage, PoisonMessage
 from messaging.topology import apply_queue
 from transfers import services
@@ -56,15 +53,7 @@ class EventConsumer:
         self.applied = 0
 
     def run(self) -> None:
-        backoff = Backoff(self._stop)
-        while not self._stop.is_set():
-            try:
-                self._run_session(backoff)
-            except (AMQPError, OSError, DatabaseError) as exc:
-                log.warning("consumer of %s lost a connection, reconnecting: %r", self._queue, exc)
-                close_old_connections()
-                connection.close()
-                backoff.wait()
+        run_until_stopped(self._run_session, stop=self._stop, name=f"consumer of {self._queue}")
 
     def _run_session(self, backoff: Backoff) -> None:
         broker = connect(self._url, shards=self._shards)

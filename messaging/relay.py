@@ -7,10 +7,9 @@ import threading
 import time
 import zlib
 
-from django.db import DatabaseError, close_old_connections, connection
-from pika.exceptions import AMQPError
+from django.db import connection
 
-from messaging.connection import Backoff
+from messaging.connection import Backoff, run_until_stopped
 from messaging.models import OutboxMessage
 from messaging.publisher import ConfirmingPublisher, Outgoing
 from messaging.schema import routing_key
@@ -50,16 +49,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
 
     def run(self) -> None:
-        backoff = Backoff(self._stop)
-        while not self._stop.is_set():
-            try:
-                self._run_session(backoff)
-            except (AMQPError, OSError, DatabaseError) as exc:
-                log.warning("outbox relay (shard %s) lost a connection, reconnecting: %r", self._shard, exc)
-                close_old_connections()
-                connection.close()
-                backoff.wait()
-        connection.close()
+        run_until_stopped(self._run_session, stop=self._stop, name=f"outbox relay of shard {self._shard}")
 
     def _run_session(self, backoff: Backoff) -> None:
         with connection.cursor() as cursor:
