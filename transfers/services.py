@@ -83,8 +83,9 @@ def accept_movement(
     """Check and durably accept a deposit, withdrawal or transfer; no balance changes here.
 
     Raises NotFound, Forbidden, SameAccount, CurrencyMismatch, AccountClosed,
-    DailyLimitExceeded, IdempotencyInProgress, IdempotencyKeyReused; the store raises
-    ServiceUnavailable when the event cannot be committed.
+    DailyLimitExceeded, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed (more
+    fraction digits than the currency has); a failure of the store itself propagates, and
+    nothing was accepted (the API answers 503).
     """
     if movement.counterparty_id == movement.account_id:
         raise errors.SameAccount()
