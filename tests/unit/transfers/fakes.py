@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from contextlib import nullcontext
@@ -56,7 +57,11 @@ class FakeAcceptanceStore:
         return account
 
     def close_account(self, account_id):
-        raise NotImplementedError("not used by these tests")
+        account = self.rows[account_id]
+        if account.balance != 0 or any(e.movement.account_id == account_id for e in self.events):
+            raise errors.AccountNotEmpty()
+        self.rows[account_id] = dataclasses.replace(account, status=AccountStatus.CLOSED)
+        return self.rows[account_id]
 
     def limit_usage(self, key) -> LimitUsage:
         return self.usage.get(key, LimitUsage())

@@ -100,3 +100,24 @@ def test_a_transfer_between_currencies_is_refused(store, cache):
 
     with pytest.raises(errors.CurrencyMismatch):
         _accept(store, cache, ALICE, movement)
+
+
+def test_only_the_owner_closes_an_empty_account(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+
+    with pytest.raises(errors.Forbidden):
+        services.close_account(caller=OLGA, account_id=account.id, store=store)
+    with pytest.raises(errors.NotFound):
+        services.close_account(caller=BOB, account_id=account.id, store=store)
+    closed = services.close_account(caller=ALICE, account_id=account.id, store=store)
+
+    assert closed.is_closed
+
+
+def test_a_movement_touching_a_closed_account_is_refused(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    services.close_account(caller=ALICE, account_id=account.id, store=store)
+
+    with pytest.raises(errors.AccountClosed):
+        _accept(store, cache, ALICE, Movement(EventType.DEPOSIT, account.id, Decimal("1")))
+    assert store.events == []
