@@ -115,6 +115,9 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         self._check_audience(claims)
         _check_subject(claims)
+        # Keycloak marks its tokens: an ID token (typ "ID") proves a sign-in, it grants no access.
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise InvalidToken("the token is not an access token")
         return TokenIdentity.from_claims(claims), float(claims["exp"])
 
     def endpoint(self, name: str) -> str:

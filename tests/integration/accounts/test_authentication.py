@@ -132,6 +132,7 @@ INVALID_TOKENS: dict[str, Callable[[LoopbackIssuer], str]] = {
     "missing-sub": lambda issuer: issuer.token(SUBJECT, without=("sub",)),
     "empty-sub": lambda issuer: issuer.token(""),
     "missing-exp": lambda issuer: issuer.token(SUBJECT, without=("exp",)),
+    "an-id-token": lambda issuer: issuer.token(SUBJECT, typ="ID"),
     "not-a-jwt": lambda issuer: "not-a-jwt",
 }
 
