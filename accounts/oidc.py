@@ -81,20 +81,25 @@ class TokenVerifier:
         self._last_fetch_failed = False
         self._verified: dict[str, tuple[float, TokenIdentity]] = {}
 
-    def verify(self, token: str) -> TokenIdentity:
+    def verify(self, token: str, *, kind: str = "Bearer") -> TokenIdentity:
         """Return the token's identity; raises InvalidToken or IdentityProviderUnavailable.
 
+        `kind` is Keycloak's `typ` claim: "Bearer" for access tokens (a token without `typ` counts
+        as one), "ID" for the ID token of a sign-in, which proves who signed in but grants nothing.
         A token verified once is remembered until it expires: a client sends the same token many
         times, and checking its signature and encoding again costs more than the rest of a request.
         """
         remembered = self._verified.get(token)
         if remembered is not None and time.time() <= remembered[0] + self.leeway_seconds:
-            return remembered[1]
-        identity, expires_at = self._verify(token)
-        with self._lock:
-            if len(self._verified) >= self.REMEMBERED_TOKENS:
-                self._verified.clear()  # cheaper than tracking age; a refill costs one check each
-            self._verified[token] = (expires_at, identity)
+            identity = remembered[1]
+        else:
+            identity, expires_at = self._verify(token)
+            with self._lock:
+                if len(self._verified) >= self.REMEMBERED_TOKENS:
+                    self._verified.clear()  # cheaper than tracking age; a refill costs one check each
+                self._verified[token] = (expires_at, identity)
+        if identity.claims.get("typ", "Bearer") != kind:
+            raise InvalidToken(f"the token is not of the kind {kind!r}")
         return identity
 
     def _verify(self, token: str) -> tuple[TokenIdentity, float]:
@@ -115,9 +120,6 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         self._check_audience(claims)
         _check_subject(claims)
-        # Keycloak marks its tokens: an ID token (typ "ID") proves a sign-in, it grants no access.
-        if claims.get("typ", "Bearer") != "Bearer":
-            raise InvalidToken("the token is not an access token")
         return TokenIdentity.from_claims(claims), float(claims["exp"])
 
     def endpoint(self, name: str) -> str:
@@ -350,7 +352,7 @@ class RemitOIDCBackend(OIDCAuthenticationBackend):
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """Verify an ID token of the admin sign-in, including its nonce."""
-        claims = current_verifier().verify(token).claims
+        claims = current_verifier().verify(token, kind="ID").claims
         if self.get_settings("OIDC_USE_NONCE", True) and claims.get("nonce") != kwargs.get("nonce"):
             raise InvalidToken("the ID token's nonce does not match the sign-in")
         return claims

@@ -43,13 +43,19 @@ function passwordMatches(body) {
   return DEMO_USERS.has(body.username) && body.password === body.username;
 }
 
+// The token endpoint signs the access token first, then the ID token, for the same request.
+const tokensSigned = new WeakMap();
+
 service.on('beforeTokenSigning', (token, req) => {
   const username = usernameOf(req);
   const user = DEMO_USERS.get(username);
   if (user === undefined) {
     return;
   }
+  const count = (tokensSigned.get(req) ?? 0) + 1;
+  tokensSigned.set(req, count);
   Object.assign(token.payload, {
+    typ: count === 1 ? 'Bearer' : 'ID', // as Keycloak marks them
     exp: token.payload.iat + TOKEN_LIFETIME_SECONDS,
     sub: user.sub,
     aud: CLIENT_ID,
