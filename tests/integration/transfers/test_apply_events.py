@@ -41,7 +41,9 @@ def owner() -> Caller:
     return Caller(user_id=user.id)
 
 
-def _accept(caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str, **extra) -> uuid.UUID:
+def _accept(
+    caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str, clock=None, **extra
+) -> uuid.UUID:
     movement = Movement(type=kind, account_id=account_id, amount=Decimal(amount), **extra)
     return services.accept_movement(
         caller=caller,
@@ -49,7 +51,7 @@ def _accept(caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str,
         idempotency=None,
         store=bootstrap.acceptance_store(),
         cache=bootstrap.limit_cache(),
-        clock=bootstrap.clock(),
+        clock=clock or bootstrap.clock(),
     ).event_id
 
 
@@ -121,33 +123,15 @@ def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_
 
 def test_the_day_of_the_limit_is_the_day_in_the_configured_time_zone(owner):
     account = _open(owner, daily_limit=10_000)
-    store, cache = bootstrap.acceptance_store(), bootstrap.limit_cache()
     ahead, behind = SystemClock("Pacific/Kiritimati"), SystemClock("Pacific/Pago_Pago")  # 25 h apart
 
-    accepted = [
-        services.accept_movement(
-            caller=owner,
-            movement=Movement(EventType.WITHDRAWAL, account.id, Decimal("10000")),
-            idempotency=None,
-            store=store,
-            cache=cache,
-            clock=clock,
-        ).event_id
-        for clock in (ahead, behind)
-    ]
+    accepted = [_accept(owner, EventType.WITHDRAWAL, account.id, "10000", clock=c) for c in (ahead, behind)]
 
     days = [Event.objects.get(event_id=e).business_date for e in accepted]
     assert days == [clock.business_date(clock.now()) for clock in (ahead, behind)]
     assert days[0] - days[1] == dt.timedelta(days=1)
     with pytest.raises(DailyLimitExceeded):
-        services.accept_movement(
-            caller=owner,
-            movement=Movement(EventType.WITHDRAWAL, account.id, Decimal("1")),
-            idempotency=None,
-            store=store,
-            cache=cache,
-            clock=ahead,
-        )
+        _accept(owner, EventType.WITHDRAWAL, account.id, "1", clock=ahead)
 
 
 def test_an_event_the_database_refuses_stays_pending_and_its_neighbours_complete(owner):
