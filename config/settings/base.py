@@ -68,7 +68,7 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
         # Server-side binding: parameters travel apart from the SQL, so psycopg does not rewrite
         # every statement in Python and PostgreSQL prepares the ones run often.
-        "OPTIONS": {"connect_timeout": 5, "server_side_binding": True},
+        "OPTIONS": {"connect_timeout": 5, "server_side_binding": True, "prepare_threshold": 5},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
