@@ -53,7 +53,11 @@ class AcceptanceStore(Protocol):
     def atomic(self) -> AbstractContextManager[None]: ...
 
     def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
-        """The customer accounts among these ids that exist, read in one go."""
+        """The customer accounts among these ids that exist, read in one go.
+
+        May answer from memory: an account closed since may still show as active (add_event
+        refuses it); balances may be stale. Everything else about an account never changes.
+        """
         ...
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account: ...
@@ -75,12 +79,12 @@ class AcceptanceStore(Protocol):
         self, key: IdempotencyKey, *, fingerprint: str, event_id: uuid.UUID
     ) -> None: ...
 
-    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> LimitUsage | None:
+    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         """Commit the event and its outbox message, atomically even outside `atomic()`.
 
-        With `reserve_within` (the daily limit), first add the amount to the source account's
-        pending money of the event's day and return that day's usage; raises DailyLimitExceeded
-        if used + pending would pass the limit.
+        Raises AccountClosed if either account is closed by then. With `reserve_within` (the
+        daily limit), first add the amount to the source account's pending money of the event's
+        day; raises DailyLimitExceeded if used + pending would pass the limit.
         """
         ...
 

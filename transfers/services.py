@@ -15,7 +15,6 @@ from transfers.domain.model import (
     Account,
     Caller,
     IdempotencyKey,
-    LimitUsage,
     Movement,
     Outcome,
     decide,
@@ -89,7 +88,6 @@ def accept_movement(
     """
     if movement.counterparty_id == movement.account_id:
         raise errors.SameAccount()
-    reserved: dict[LimitKey, LimitUsage] = {}
     # A key, its event and its record commit together; without one, add_event is atomic by itself.
     with store.atomic() if idempotency is not None else nullcontext():
         if idempotency is not None:
@@ -116,14 +114,12 @@ def accept_movement(
             accepted_at=now,
         )
         if movement.type.is_outgoing:
-            key = (source.id, event.business_date)
-            _check_daily_limit(source, key, event.amount, store, cache)
-            reserved[key] = store.add_event(event, reserve_within=source.daily_limit)
-        else:
-            store.add_event(event, reserve_within=None)
+            _check_daily_limit(source, (source.id, event.business_date), event.amount, store, cache)
+        store.add_event(event, reserve_within=source.daily_limit if movement.type.is_outgoing else None)
         if idempotency is not None:
             store.remember_idempotency_key(idempotency, fingerprint=movement.fingerprint(), event_id=event.id)
-    cache.put(reserved)
+    # The cache is not refreshed here: the pending amount just reserved matters only to the check
+    # above, which PostgreSQL confirms anyway; the worker refreshes the entry once it applies.
     return Acceptance(event.id, event=event)
 
 

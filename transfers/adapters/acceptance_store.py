@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 import zlib
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from django.db import connection, transaction
@@ -33,30 +35,35 @@ _USAGE = LimitUsageRow._meta.db_table
 _OUTBOX = OutboxMessage._meta.db_table
 _ACCOUNTS = AccountRow._meta.db_table
 
-# Accepting is one statement, so outside a transaction it commits in one round trip: reserve the
-# limit (only if used + pending + amount stays within it), then the event, its outbox message and
-# the relay's wake-up, each only if the one before it happened.
+# Accepting is one statement, so outside a transaction it commits in one round trip: check that
+# the accounts are still active, reserve the limit (only if used + pending + amount stays within
+# it), then the event, its outbox message and the relay's wake-up, each only if the one before it
+# happened.
 _ACCEPT = f"""
-WITH reservation AS (
+WITH active AS (
+    SELECT count(*) = cardinality(%(accounts)s::uuid[]) AS ok FROM {_ACCOUNTS}
+    WHERE id = ANY(%(accounts)s) AND status = 'active'
+), reservation AS (
     INSERT INTO {_USAGE} AS usage (account_id, business_date, used, pending)
-    SELECT %(account)s, %(day)s, 0, %(amount)s WHERE %(reserve)s AND %(amount)s <= %(limit)s
+    SELECT %(account)s, %(day)s, 0, %(amount)s
+    WHERE %(reserve)s AND %(amount)s <= %(limit)s AND (SELECT ok FROM active)
     ON CONFLICT (account_id, business_date) DO UPDATE
         SET pending = usage.pending + EXCLUDED.pending
         WHERE usage.used + usage.pending + EXCLUDED.pending <= %(limit)s
-    RETURNING used, pending
+    RETURNING 1
 ), event AS (
     INSERT INTO {Event._meta.db_table} (event_id, type, status, account_id, counterparty_id, amount,
         currency, reference, memo, business_date, requested_by_id, created_at)
     SELECT %(id)s, %(type)s, 'pending', %(account)s, %(counterparty)s, %(amount)s, %(currency)s,
         %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s
-    WHERE NOT %(reserve)s OR EXISTS (SELECT FROM reservation)
+    WHERE (SELECT ok FROM active) AND (NOT %(reserve)s OR EXISTS (SELECT FROM reservation))
     RETURNING event_id
 ), outbox AS (
     INSERT INTO {_OUTBOX} (event_id, event_type, shard_key, body, created_at)
     SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(now)s FROM event
     RETURNING shard_key
 )
-SELECT (SELECT count(*) FROM event), (SELECT used FROM reservation), (SELECT pending FROM reservation),
+SELECT (SELECT ok FROM active), (SELECT count(*) FROM event),
     (SELECT pg_notify('remit_outbox', shard_key::text) FROM outbox)
 """
 _SELECT_ACCOUNTS = f"""
@@ -76,17 +83,58 @@ def account_from_row(row: dict) -> Account:
     )
 
 
+class KnownAccounts:
+    """Customer accounts this process has read, so that accepting a movement need not read them again.
+
+    Sound because what the API checks of an account never changes once it exists (owner,
+    currency, daily limit), except its status, and that only from active to closed: a cached
+    "closed" is the truth, and a cached "active" is confirmed by the statement that accepts.
+    Balances in here are stale; nothing on the API side reads them. Bounded: the oldest entry
+    goes first.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._accounts: dict[uuid.UUID, Account] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_ids: tuple[uuid.UUID, ...]) -> dict[uuid.UUID, Account] | None:
+        """All of them, or None if any is unknown."""
+        found = {i: a for i in account_ids if (a := self._accounts.get(i)) is not None}
+        return found if len(found) == len(account_ids) else None
+
+    def add(self, accounts: Iterable[Account]) -> None:
+        with self._lock:
+            for account in accounts:
+                self._accounts[account.id] = account
+            while len(self._accounts) > self._capacity:
+                del self._accounts[next(iter(self._accounts))]
+
+    def closed(self, *account_ids: uuid.UUID | None) -> None:
+        """Forget accounts found closed since they were read: the next read fetches their status."""
+        with self._lock:
+            for account_id in account_ids:
+                self._accounts.pop(account_id, None)
+
+
 class DjangoAcceptanceStore:
+    def __init__(self) -> None:
+        self._accounts = KnownAccounts()
+
     def atomic(self) -> AbstractContextManager[None]:
         return transaction.atomic()
 
     def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
+        """Possibly from KnownAccounts: an account closed since may still show as active."""
+        known = self._accounts.get(account_ids)
+        if known is not None:
+            return known
         with connection.cursor() as cursor:
             cursor.execute(_SELECT_ACCOUNTS, [list(account_ids)])
             columns = [c.name for c in cursor.description]
-            return {
-                row[0]: account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
-            }
+            found = [account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        self._accounts.add(found)
+        return {account.id: account for account in found}
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account:
         row = AccountRow.objects.create(owner_id=owner_id, currency=currency.code, daily_limit=daily_limit)
@@ -94,6 +142,9 @@ class DjangoAcceptanceStore:
 
     def close_account(self, account_id: uuid.UUID) -> Account:
         row = AccountRow.objects.select_for_update(no_key=True).get(id=account_id)
+        self._accounts.closed(account_id)
+        if row.status == AccountRow.Status.CLOSED:  # closed meanwhile, by a request to another process
+            return account_from_row({f: getattr(row, f) for f in _ACCOUNT_FIELDS})
         pending = (
             Event.objects.filter(status=EventStatus.PENDING).filter(account_id=account_id).exists()
             or Event.objects.filter(status=EventStatus.PENDING, counterparty_id=account_id).exists()
@@ -143,7 +194,7 @@ class DjangoAcceptanceStore:
             defaults={"fingerprint": fingerprint, "event_id": event_id, "created_at": timezone.now()},
         )
 
-    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> LimitUsage | None:
+    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         movement = event.movement
         outbox = OutboxMessage.for_event(
             event_id=event.id,
@@ -157,6 +208,7 @@ class DjangoAcceptanceStore:
             cursor.execute(
                 _ACCEPT,
                 {
+                    "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
                     "id": event.id,
                     "type": movement.type.value,
                     "account": movement.account_id,
@@ -174,7 +226,9 @@ class DjangoAcceptanceStore:
                     "body": outbox.body,
                 },
             )
-            inserted, used, pending, _ = cursor.fetchone()
+            active, inserted, _ = cursor.fetchone()
+        if not active:
+            self._accounts.closed(movement.account_id, movement.counterparty_id)
+            raise errors.AccountClosed()
         if not inserted:
             raise errors.DailyLimitExceeded()
-        return LimitUsage(used=used, pending=pending) if reserve_within is not None else None

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
+from config import bootstrap
 from tests.integration.api.support import ACCOUNT_FIELDS, assert_error, bank_state
+from transfers.domain.model import AccountStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +121,42 @@ def test_a_closed_account_stays_readable_and_listed(alice) -> None:
     listed = alice.get("/api/v1/accounts").json()["results"]
 
     assert [(a["id"], a["status"]) for a in listed] == [(account["id"], "closed")]
+
+
+def _closed_by_another_process(account_id: str) -> None:
+    """What a close through another API process does, unseen by this process's known accounts."""
+    Account.objects.filter(id=account_id).update(status=Account.Status.CLOSED, closed_at=timezone.now())
+
+
+@pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer_from", "transfer_to"])
+def test_a_movement_on_an_account_closed_by_another_process_is_refused(alice, movement: str) -> None:
+    account = alice.open_account("KRW")
+    own_other = alice.funded_account("KRW", "5000")
+    known = bootstrap.acceptance_store().accounts(uuid.UUID(account["id"]))
+    assert known[uuid.UUID(account["id"])].status is AccountStatus.ACTIVE  # as this process last saw it
+    _closed_by_another_process(account["id"])
+    before = bank_state()
+
+    response = {
+        "deposit": lambda: alice.deposit(account["id"], "1000"),
+        "withdrawal": lambda: alice.withdraw(account["id"], "1000"),
+        "transfer_from": lambda: alice.transfer(account["id"], own_other["id"], "1000"),
+        "transfer_to": lambda: alice.transfer(own_other["id"], account["id"], "1000"),
+    }[movement]()
+
+    assert_error(response, 422, "account_closed")
+    assert bank_state() == before
+    assert alice.account(account["id"])["remaining_today"] == alice.account(account["id"])["daily_limit"]
+
+
+def test_closing_an_account_closed_by_another_process_answers_it_as_it_was_closed(alice) -> None:
+    account = alice.open_account("KRW")
+    bootstrap.acceptance_store().accounts(uuid.UUID(account["id"]))
+    _closed_by_another_process(account["id"])
+    closed_at = Account.objects.get(id=account["id"]).closed_at
+
+    response = alice.close(account["id"])
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "closed"
+    assert Account.objects.get(id=account["id"]).closed_at == closed_at

@@ -176,3 +176,19 @@ def test_an_event_the_worker_rejected_writes_no_entry(alice, apply_pending) -> N
     apply_pending()
 
     assert alice.get(f"/api/v1/accounts/{account['id']}/entries").json()["count"] == 0
+
+
+@pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer"])
+def test_accepting_on_accounts_this_process_has_seen_is_one_statement(
+    alice, bob, movement: str, django_assert_num_queries
+) -> None:
+    account, other = alice.funded_account("KRW", "5000"), bob.open_account("KRW")
+    send = {
+        "deposit": lambda: alice.deposit(account["id"], "100"),
+        "withdrawal": lambda: alice.withdraw(account["id"], "100"),
+        "transfer": lambda: alice.transfer(account["id"], other["id"], "100"),
+    }[movement]
+    assert send().status_code == 202  # reads the accounts (and the day's limit usage) once
+
+    with django_assert_num_queries(1):
+        assert send().status_code == 202

@@ -72,13 +72,14 @@ class FakeAcceptanceStore:
     def remember_idempotency_key(self, key: IdempotencyKey, *, fingerprint: str, event_id: uuid.UUID):
         self.keys[(key.user_id, key.scope, key.key)] = (fingerprint, event_id)
 
-    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None):
+    def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
+        movement = event.movement
+        if any(self.rows[i].is_closed for i in (movement.account_id, movement.counterparty_id) if i):
+            raise errors.AccountClosed()
+        if reserve_within is not None:
+            key = (movement.account_id, event.business_date)
+            usage = self.limit_usage(key)
+            if not usage.admits(event.amount, reserve_within):
+                raise errors.DailyLimitExceeded()
+            self.usage[key] = LimitUsage(usage.used, usage.pending + event.amount)
         self.events.append(event)
-        if reserve_within is None:
-            return None
-        key = (event.movement.account_id, event.business_date)
-        usage = self.limit_usage(key)
-        if not usage.admits(event.amount, reserve_within):
-            raise errors.DailyLimitExceeded()
-        self.usage[key] = LimitUsage(usage.used, usage.pending + event.amount)
-        return self.usage[key]
