@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ class LoadResult:
     p99_ms: float
     non_2xx: int
     total: int
+    cpu_seconds: float  # wrk's own, user + system
 
 
 def write_script(
@@ -59,6 +61,7 @@ function delay() return {pace_ms} end
 
 
 def run(base_url: str, script: Path, *, connections: int, seconds: int, threads: int = 2) -> LoadResult:
+    before = _children_cpu_seconds()
     output = subprocess.run(
         ["wrk", "--latency", "-t", str(min(threads, connections)), "-c", str(connections),
          "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), base_url],
@@ -71,12 +74,13 @@ def run(base_url: str, script: Path, *, connections: int, seconds: int, threads:
         p99_ms=_latency(output, "99%"),
         non_2xx=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
         total=int(re.search(r"(\d+) requests in", output).group(1)),
+        cpu_seconds=round(_children_cpu_seconds() - before, 2),
     )
 
 
-def saturate(base_url: str, script: Path, *, levels: tuple[int, ...], seconds: int) -> list[LoadResult]:
-    """Closed-loop runs at rising concurrency; the best rate among them is the saturation point."""
-    return [run(base_url, script, connections=c, seconds=seconds) for c in levels]
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # of the children that have exited
+    return usage.ru_utime + usage.ru_stime
 
 
 def _latency(output: str, percentile: str) -> float:

@@ -9,11 +9,13 @@ def table(report: dict) -> str:
     ceilings = report["ceilings"]
     c1 = ceilings["pgbench"]["c1_tps"]
     trivial = ceilings["trivial_drf"]["requests_per_second"]
+    durable = ceilings["durable_drf"]["requests_per_second"]
     lines = [
         f"Machine: {report['machine']['cores']} cores, Python {report['machine']['python']}, "
         f"{report['machine']['date']}. Ceilings: pgbench TPC-B -c 1 **{c1:.0f} tps**, "
         f"-c 16 **{ceilings['pgbench']['c16_tps']:.0f} tps**; trivial DRF endpoint **{trivial:.0f} req/s** "
-        f"(p50 {ceilings['trivial_drf']['p50_ms']:.1f} ms, {ceilings['trivial_drf']['connections']} connections).",
+        f"(p50 {ceilings['trivial_drf']['p50_ms']:.1f} ms, {ceilings['trivial_drf']['connections']} connections); "
+        f"the same endpoint committing one row first **{durable:.0f} req/s** ({durable / trivial:.0%} of trivial).",
         "",
         "| shards | API accept/s (conns) | p50 / p99 ms | vs trivial | worker apply/s (backlog) | vs pgbench -c 1 "
         "| together: accepted/s, applied/s, mean backlog 1st→2nd half | e2e p50 / p99 ms at half rate | invariants |",
@@ -43,6 +45,17 @@ def table(report: dict) -> str:
     for shards, run in report["runs"].items():
         cpu = run["together_at_saturation"]["cpu_cores"]
         lines.append(f"| {shards} | " + " | ".join(f"{cpu[g]:.2f}" for g in groups) + " |")
+    lines += ["", "CPU milliseconds per request at saturation, by process group:", ""]
+    lines += ["| endpoint | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
+    measured = [
+        ("trivial DRF", ceilings["trivial_drf"]),
+        ("trivial DRF + one committed row", ceilings["durable_drf"]),
+    ]
+    measured += [(f"accept, {shards} shard(s)", run["accept"]) for shards, run in report["runs"].items()]
+    for name, result in measured:
+        lines.append(
+            f"| {name} | " + " | ".join(f"{result['cpu_ms_per_request'][g]:.2f}" for g in groups) + " |"
+        )
     reads = next((run["reads"] for run in report["runs"].values() if run["reads"]), None)
     if reads:
         lines += [
@@ -62,10 +75,11 @@ def chart(report: dict, path: Path) -> None:
 
     runs = report["runs"]
     ceilings = report["ceilings"]
-    labels = ["pgbench\n-c 1", "pgbench\n-c 16", "trivial\nDRF"]
+    labels = ["pgbench\n-c 1", "pgbench\n-c 16", "trivial\nDRF", "trivial DRF\n+ 1 row"]
     values = [ceilings["pgbench"]["c1_tps"], ceilings["pgbench"]["c16_tps"],
-              ceilings["trivial_drf"]["requests_per_second"]]  # fmt: skip
-    colours = ["#999999"] * 3
+              ceilings["trivial_drf"]["requests_per_second"],
+              ceilings["durable_drf"]["requests_per_second"]]  # fmt: skip
+    colours = ["#999999"] * 4
     for shards, run in runs.items():
         labels += [f"accept\n{shards} shard(s)", f"apply\n{shards} shard(s)"]
         values += [run["accept"]["requests_per_second"], run["apply"]["events_per_second"]]

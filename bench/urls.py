@@ -1,5 +1,8 @@
-"""The real URL map plus the trivial endpoint the API is compared with."""
+"""The real URL map plus the trivial endpoints the API is compared with."""
 
+import uuid
+
+from django.db import connection
 from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -19,4 +22,19 @@ class NoopView(APIView):
         return Response({"status": "accepted"}, status=202)
 
 
-urlpatterns = [path("bench/noop", NoopView.as_view()), *real]
+class DurableNoopView(NoopView):
+    """As NoopView, after committing one row: the floor of any endpoint that makes a request durable."""
+
+    TABLE = "bench_durable_noop"
+
+    def post(self, request) -> Response:
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {self.TABLE} (id) VALUES (%s)", [uuid.uuid4()])
+        return super().post(request)
+
+
+urlpatterns = [
+    path("bench/noop", NoopView.as_view()),
+    path("bench/durable-noop", DurableNoopView.as_view()),
+    *real,
+]
