@@ -62,12 +62,24 @@ class _RefreshBudget:
 
 
 class TokenVerifier:
-    """Verifies tokens of one issuer for one audience; keys are fetched only on an unknown kid."""
+    """Verifies tokens of one issuer for one audience.
+
+    Keys are fetched on an unknown kid, and again once they are `keys_max_age_seconds` old, so a
+    key the provider withdraws stops being trusted within that time. While the provider cannot be
+    reached, the keys already fetched stay in use.
+    """
 
     REMEMBERED_TOKENS = 100_000
+    RETRY_STALE_KEYS_SECONDS = 10.0
 
     def __init__(
-        self, *, issuer: str, audience: str, leeway_seconds: float, http_timeout_seconds: float
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float,
+        http_timeout_seconds: float,
+        keys_max_age_seconds: float = 600.0,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -76,6 +88,8 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._discovery: dict[str, Any] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys_max_age = keys_max_age_seconds
+        self._keys_stale_at = 0.0  # time.monotonic(); no keys yet
         # Bogus kids cost nothing to forge, so they may not cost the provider more than this.
         self._budget = _RefreshBudget(burst=3, seconds_per_fetch=10.0)
         self._last_fetch_failed = False
@@ -89,6 +103,8 @@ class TokenVerifier:
         A token verified once is remembered until it expires: a client sends the same token many
         times, and checking its signature and encoding again costs more than the rest of a request.
         """
+        if time.monotonic() >= self._keys_stale_at:
+            self._refresh_stale_keys()
         remembered = self._verified.get(token)
         if remembered is not None and time.time() <= remembered[0] + self.leeway_seconds:
             identity = remembered[1]
@@ -151,6 +167,19 @@ class TokenVerifier:
             raise InvalidToken("the token is signed by an unknown key")
         return key
 
+    def _refresh_stale_keys(self) -> None:
+        with self._lock:
+            if time.monotonic() < self._keys_stale_at:
+                return  # another request refreshed them while this one waited
+            # Until a refresh succeeds, try again now and then, not on every request.
+            self._keys_stale_at = time.monotonic() + self.RETRY_STALE_KEYS_SECONDS
+            try:
+                self._refresh_keys()
+            except IdentityProviderUnavailable:
+                if not self._keys:
+                    raise
+                logger.warning("identity provider unreachable: keeping keys past their max age")
+
     def _refresh_keys(self) -> None:
         if not self._budget.take():
             if self._last_fetch_failed:
@@ -163,7 +192,11 @@ class TokenVerifier:
             # The JWKS may have moved: read the discovery document again next time.
             self._discovery = None
             raise
-        self._keys = _signing_keys(jwks)
+        keys = _signing_keys(jwks)
+        if self._keys.keys() - keys.keys():
+            self._verified.clear()  # some tokens in it were signed by a key now withdrawn
+        self._keys = keys
+        self._keys_stale_at = time.monotonic() + self._keys_max_age
 
     def _fetch_discovery(self, *, budgeted: bool = True) -> dict[str, Any]:
         if budgeted and not self._budget.take():

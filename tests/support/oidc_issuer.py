@@ -103,6 +103,10 @@ class LoopbackIssuer:
         self._published.append(self.rsa_key)
         return self.rsa_key
 
+    def withdraw_key(self, key: SigningKey) -> None:
+        """Stop publishing a key, as a provider does with one that leaked."""
+        self._published.remove(key)
+
     def claims(self, sub: str, roles: Iterable[str] = ()) -> dict[str, Any]:
         now = int(time.time())
         return {

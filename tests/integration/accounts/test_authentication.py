@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -15,6 +16,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from accounts.authentication import BearerTokenAuthentication
+from accounts.oidc import InvalidToken, TokenVerifier
 from tests.support.oidc_issuer import LoopbackIssuer
 
 SUBJECT = "8f14e45f-ceea-467f-a0e6-1d7e6b1f2f01"
@@ -252,3 +254,41 @@ def test_provider_down_with_the_key_cached_still_accepts_tokens(
         response = call_with(oidc_issuer.token(SUBJECT))
 
     assert response.status_code == 200
+
+
+def _verifier_with_keys_that_age_in(issuer: LoopbackIssuer, seconds: float) -> TokenVerifier:
+    return TokenVerifier(
+        issuer=issuer.issuer,
+        audience=settings.OIDC_AUDIENCE,
+        leeway_seconds=0,
+        http_timeout_seconds=2,
+        keys_max_age_seconds=seconds,
+    )
+
+
+def test_a_key_the_provider_withdraws_is_refused_once_the_keys_are_past_their_max_age(
+    oidc_issuer: LoopbackIssuer,
+) -> None:
+    verifier = _verifier_with_keys_that_age_in(oidc_issuer, 0.2)
+    leaked = oidc_issuer.rsa_key
+    signed_with_leaked = oidc_issuer.token(SUBJECT)
+    assert verifier.verify(signed_with_leaked).subject == SUBJECT
+
+    oidc_issuer.rotate_key()
+    oidc_issuer.withdraw_key(leaked)
+    time.sleep(0.3)
+
+    with pytest.raises(InvalidToken):
+        verifier.verify(signed_with_leaked)  # even though this very token was verified before
+    assert verifier.verify(oidc_issuer.token(SUBJECT)).subject == SUBJECT
+
+
+def test_keys_past_their_max_age_stay_in_use_while_the_provider_is_down(oidc_issuer: LoopbackIssuer) -> None:
+    verifier = _verifier_with_keys_that_age_in(oidc_issuer, 0.2)
+    assert verifier.verify(oidc_issuer.token(SUBJECT)).subject == SUBJECT
+    time.sleep(0.3)
+
+    with oidc_issuer.offline():
+        identities = [verifier.verify(oidc_issuer.token(f"{SUBJECT}-{n}")) for n in range(3)]
+
+    assert [i.subject for i in identities] == [f"{SUBJECT}-{n}" for n in range(3)]
