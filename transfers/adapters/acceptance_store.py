@@ -110,8 +110,8 @@ class KnownAccounts:
             while len(self._accounts) > self._capacity:
                 del self._accounts[next(iter(self._accounts))]
 
-    def closed(self, *account_ids: uuid.UUID | None) -> None:
-        """Forget accounts found closed since they were read: the next read fetches their status."""
+    def forget(self, *account_ids: uuid.UUID | None) -> None:
+        """Forget accounts that may have been closed since they were read: the next read fetches them."""
         with self._lock:
             for account_id in account_ids:
                 self._accounts.pop(account_id, None)
@@ -142,7 +142,7 @@ class DjangoAcceptanceStore:
 
     def close_account(self, account_id: uuid.UUID) -> Account:
         row = AccountRow.objects.select_for_update(no_key=True).get(id=account_id)
-        self._accounts.closed(account_id)
+        self._accounts.forget(account_id)
         if row.status == AccountRow.Status.CLOSED:  # closed meanwhile, by a request to another process
             return account_from_row({f: getattr(row, f) for f in _ACCOUNT_FIELDS})
         pending = (
@@ -228,7 +228,7 @@ class DjangoAcceptanceStore:
             )
             active, inserted, _ = cursor.fetchone()
         if not active:
-            self._accounts.closed(movement.account_id, movement.counterparty_id)
+            self._accounts.forget(movement.account_id, movement.counterparty_id)
             raise errors.AccountClosed()
         if not inserted:
             raise errors.DailyLimitExceeded()

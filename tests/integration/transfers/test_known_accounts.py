@@ -1,4 +1,4 @@
-"""The API process's memory of accounts it has read: bounded, and forgetting what it finds closed."""
+"""The API process's memory of accounts it has read: all or nothing, bounded, and forgetful on demand."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ def test_past_its_capacity_the_oldest_accounts_go_first() -> None:
     assert accounts.get((second.id, third.id)) == {second.id: second, third.id: third}
 
 
-def test_an_account_found_closed_is_forgotten() -> None:
+def test_a_forgotten_account_is_unknown() -> None:
     account = _account()
     accounts = KnownAccounts()
     accounts.add([account])
 
-    accounts.closed(account.id, None)
+    accounts.forget(account.id, None)
 
     assert accounts.get((account.id,)) is None
