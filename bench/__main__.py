@@ -1,6 +1,7 @@
 """`python -m bench` (or scripts/bench): every figure of the README's Performance section, in one run.
 
-1. ceilings: pgbench TPC-B-like (-c 1, -c 16) and a trivial DRF endpoint under the same gunicorn;
+1. ceilings: pgbench TPC-B-like (-c 1, -c 16), a trivial DRF endpoint under the same gunicorn, and
+   the same endpoint committing one row first (the floor of any durable endpoint);
 2. the real API at saturation (workers stopped), which also leaves a backlog;
 3. the workers draining that backlog (apply rate), then API and workers together at saturation
    (does the backlog grow?), then at half the saturation rate (end-to-end latency);
@@ -176,8 +177,9 @@ def _saturate(base: str, script: Path, seconds: int) -> dict:
     for connections in LEVELS:
         cpu_before, started = system.cpu_seconds(), time.monotonic()
         result = load.run(base, script, connections=connections, seconds=seconds)
-        cpu = system.cpu_share(cpu_before, system.cpu_seconds(), time.monotonic() - started)
-        cpu["wrk"] = round(result.cpu_seconds / seconds, 2)  # wrk has exited: its time is a child's
+        elapsed = time.monotonic() - started
+        cpu = system.cpu_share(cpu_before, system.cpu_seconds(), elapsed)
+        cpu["wrk"] = round(result.cpu_seconds / elapsed, 2)  # wrk has exited: its time is a child's
         levels.append(vars(result) | {"cpu_cores": cpu})
     best = max(levels, key=lambda level: level["requests_per_second"])
     rate = best["requests_per_second"]
