@@ -84,19 +84,27 @@ def test_an_account_emptied_by_applied_movements_can_be_closed(alice, apply_pend
     assert response.json()["status"] == "closed"
 
 
-@pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer_from", "transfer_to"])
+MOVEMENTS = ["deposit", "withdrawal", "transfer_from", "transfer_to"]
+
+
+def _move(customer, movement: str, account_id: str, other_id: str):
+    """One of MOVEMENTS of 1000 touching `account_id`; `other_id` is the transfer's other side."""
+    return {
+        "deposit": lambda: customer.deposit(account_id, "1000"),
+        "withdrawal": lambda: customer.withdraw(account_id, "1000"),
+        "transfer_from": lambda: customer.transfer(account_id, other_id, "1000"),
+        "transfer_to": lambda: customer.transfer(other_id, account_id, "1000"),
+    }[movement]()
+
+
+@pytest.mark.parametrize("movement", MOVEMENTS)
 def test_a_closed_account_moves_no_money(alice, bob, movement: str) -> None:
     closed = alice.open_account("KRW")
     assert alice.close(closed["id"]).status_code == 200
     own_other = alice.funded_account("KRW", "5000")
     before = bank_state()
 
-    response = {
-        "deposit": lambda: alice.deposit(closed["id"], "1000"),
-        "withdrawal": lambda: alice.withdraw(closed["id"], "1000"),
-        "transfer_from": lambda: alice.transfer(closed["id"], own_other["id"], "1000"),
-        "transfer_to": lambda: alice.transfer(own_other["id"], closed["id"], "1000"),
-    }[movement]()
+    response = _move(alice, movement, closed["id"], own_other["id"])
 
     assert_error(response, 422, "account_closed")
     assert bank_state() == before
@@ -128,7 +136,7 @@ def _closed_by_another_process(account_id: str) -> None:
     Account.objects.filter(id=account_id).update(status=Account.Status.CLOSED, closed_at=timezone.now())
 
 
-@pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer_from", "transfer_to"])
+@pytest.mark.parametrize("movement", MOVEMENTS)
 def test_a_movement_on_an_account_closed_by_another_process_is_refused(alice, movement: str) -> None:
     account = alice.open_account("KRW")
     own_other = alice.funded_account("KRW", "5000")
@@ -137,12 +145,7 @@ def test_a_movement_on_an_account_closed_by_another_process_is_refused(alice, mo
     _closed_by_another_process(account["id"])
     before = bank_state()
 
-    response = {
-        "deposit": lambda: alice.deposit(account["id"], "1000"),
-        "withdrawal": lambda: alice.withdraw(account["id"], "1000"),
-        "transfer_from": lambda: alice.transfer(account["id"], own_other["id"], "1000"),
-        "transfer_to": lambda: alice.transfer(own_other["id"], account["id"], "1000"),
-    }[movement]()
+    response = _move(alice, movement, account["id"], own_other["id"])
 
     assert_error(response, 422, "account_closed")
     assert bank_state() == before
