@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 pytest_plugins = ["tests.support.oidc_fixtures"]
 
 # In-process tests use remit_test (config.settings.test); the end-to-end systems' processes use the others.
-VHOSTS = ("remit_test", "remit_e2e", "remit_e2e_shards")
+NAMESPACE = os.environ.get("REMIT_TEST_NAMESPACE", "")
+VHOSTS = tuple(f"{name}{NAMESPACE}" for name in ("remit_test", "remit_e2e", "remit_e2e_shards"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
+from tests.conftest import NAMESPACE
 from tests.support.api import ApiUser
 from tests.support.oidc_issuer import LoopbackIssuer
 from tests.support.processes import Process, api_process, child_environment, wait_until_ready, worker_process
@@ -32,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @contextmanager
-def running_system(issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str = "remit_e2e"):
+def running_system(issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str = f"remit_e2e{NAMESPACE}"):
     """The API and one worker per shard, against the test database."""
     database = connection.settings_dict  # pytest-django renamed it to the test database
     env = child_environment(

@@ -10,14 +10,17 @@ import pytest
 
 from ledger.reconciliation import reconcile
 from messaging.schema import shard_of
+from tests.conftest import NAMESPACE
 from tests.e2e.conftest import running_system
 from tests.support.api import ApiUser, wait_until_final
+
+SHARDS_VHOST = f"remit_e2e_shards{NAMESPACE}"
 
 
 @pytest.fixture(scope="module", params=[2, 4], ids=["2-shards", "4-shards"])
 def sharded(request, django_db_setup, oidc_issuer, tmp_path_factory):
     logs = tmp_path_factory.mktemp(f"shards-{request.param}")
-    with running_system(oidc_issuer, logs, shards=request.param, vhost="remit_e2e_shards") as running:
+    with running_system(oidc_issuer, logs, shards=request.param, vhost=SHARDS_VHOST) as running:
         yield running, request.param
 
 
@@ -71,7 +74,7 @@ def test_events_accepted_under_two_shards_are_applied_in_order_under_four(
     django_db_setup, oidc_issuer, tmp_path_factory
 ):
     logs = tmp_path_factory.mktemp("resharding")
-    with running_system(oidc_issuer, logs, shards=2, vhost="remit_e2e_shards") as before:
+    with running_system(oidc_issuer, logs, shards=2, vhost=SHARDS_VHOST) as before:
         for worker in before.workers:
             worker.stop()  # nothing relays or applies: the events wait in the outbox
         user = ApiUser(before.base_url, oidc_issuer.token(f"reshard-user-{uuid.uuid4()}"))
@@ -82,7 +85,7 @@ def test_events_accepted_under_two_shards_are_applied_in_order_under_four(
                 event_ids.append(user.deposit(account, "1000").json()["event_id"])
                 event_ids.append(user.withdraw(account, "1000").json()["event_id"])
 
-    with running_system(oidc_issuer, logs, shards=4, vhost="remit_e2e_shards") as after:
+    with running_system(oidc_issuer, logs, shards=4, vhost=SHARDS_VHOST) as after:
         events = wait_until_final(event_ids)
         user.base_url = after.base_url
         balances = {user.account(a)["balance"] for a in accounts}
