@@ -114,3 +114,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key!r}"
+
+
+class ParkedAccount(models.Model):
+    """An account whose own events wait because PostgreSQL refused the writes of one of them.
+
+    The worker parks the account instead of stopping; `replay_events --parked` lifts the park once
+    the cause is fixed and sends the waiting events again, in acceptance order.
+    """
+
+    account = models.OneToOneField(
+        "accounts.Account", primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    event_id = models.UUIDField(help_text="The event whose writes were refused.")
+    error = models.TextField(help_text="What PostgreSQL answered.")
+    parked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id} parked at {self.event_id}"
