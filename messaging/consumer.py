@@ -68,13 +68,15 @@ class EventConsumer:
                 ),
             )
             log.info("consuming %s", self._queue)
-            backoff.reset()
             while not self._stop.is_set():
                 broker.process_data_events(time_limit=0.5)
                 while buffer and not self._stop.is_set():
                     broker.process_data_events(time_limit=0)
                     batch, buffer[:] = buffer[: self._batch_size], buffer[self._batch_size :]
                     self._handle(channel, batch)
+                    # Only a committed batch proves the database healthy again: a failing one
+                    # must not reconnect at the shortest delay for ever.
+                    backoff.reset()
         finally:
             # Closing returns unacknowledged messages to the queue, in order.
             if broker.is_open:
@@ -94,10 +96,18 @@ class EventConsumer:
             return
         result = services.apply_events(event_ids=list(by_event), ledger=self._ledger, cache=self._cache)
         self.applied += len(result.outcomes)
-        for event_id in (*result.failed, *result.unknown):
-            log.error("dead-lettering the message of event %s: it cannot be applied", event_id)
+        if result.parked:
+            log.error(
+                "%s event(s) refused by the database, their accounts parked: %s; see "
+                "`manage.py stuck`, and after fixing the cause `manage.py replay_events --parked`",
+                len(result.parked),
+                ", ".join(map(str, result.parked)),
+            )
+        for event_id in result.unknown:
+            log.error("dead-lettering the message of event %s: no such event", event_id)
             for tag in by_event.pop(event_id):
                 channel.basic_nack(tag, requeue=False)
+        # Parked and held events stay pending in PostgreSQL, which replays them: their messages are done.
         if by_event:
             # Everything earlier on this channel is settled: one ack covers the rest of the batch.
             channel.basic_ack(max(max(tags) for tags in by_event.values()), multiple=True)

@@ -22,11 +22,13 @@ LimitKey = tuple[uuid.UUID, dt.date]
 
 
 class BatchFailed(Exception):
-    """The database refused a write of a batch; nothing of the batch was committed."""
+    """The database refused a write of a batch because of its data (a constraint, a value out of
+    range), not because it is unavailable; nothing of the batch was committed."""
 
 
 class EventFailed(Exception):
-    """The database refused one event's writes; its savepoint was rolled back, its neighbours stand."""
+    """The database refused one event's writes because of their data; its savepoint was rolled
+    back, its neighbours stand."""
 
 
 class Clock(Protocol):
@@ -94,6 +96,8 @@ class LedgerBatch(Protocol):
 
     accounts: dict[uuid.UUID, Account]
     unknown_event_ids: set[uuid.UUID]
+    parked: set[uuid.UUID]
+    """The batch's accounts whose own events wait behind a refused one."""
 
     def pending_events(self) -> Sequence[PendingEvent]:
         """The batch's events still pending, in acceptance order."""
@@ -111,6 +115,11 @@ class LedgerBatch(Protocol):
         """Write the outcome: journal, balances, limit usage and the event's status."""
         ...
 
+    def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
+        """Record that the account's own events wait behind `event_id`, refused with `error`;
+        the account joins `parked` at once."""
+        ...
+
     def touched_limits(self) -> dict[LimitKey, LimitUsage]: ...
 
 
@@ -123,6 +132,8 @@ class LedgerStore(Protocol):
         """Open one transaction over these events, locking their accounts in id order.
 
         Unless `isolated`, writes may be deferred to the end of the batch, where a refused one
-        raises BatchFailed and undoes the whole batch.
+        raises BatchFailed and undoes the whole batch. Any other failure of the database (lost
+        connection, read-only, schema, privilege, disk full, timeout) propagates as the
+        adapter's own error, and nothing of the batch is committed.
         """
         ...

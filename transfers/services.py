@@ -163,10 +163,16 @@ def _counterparty(movement: Movement, source: Account, accounts: dict[uuid.UUID,
 
 @dataclass
 class AppliedBatch:
-    """What one batch did: the outcomes it recorded, the events it could not apply, and ids it never saw."""
+    """What one batch did: the outcomes it recorded, the events it parked or held, and ids it never saw.
+
+    `parked`: events the database refused to write; each parks its sending account. `held`: events
+    of parked accounts, left pending behind the refused one. Both stay pending, need no message
+    any more (`replay_events --parked` sends them again) and never stop the worker.
+    """
 
     outcomes: list[Outcome] = field(default_factory=list)
-    failed: list[uuid.UUID] = field(default_factory=list)
+    parked: list[uuid.UUID] = field(default_factory=list)
+    held: list[uuid.UUID] = field(default_factory=list)
     unknown: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -174,10 +180,12 @@ def apply_events(*, event_ids: Sequence[uuid.UUID], ledger: LedgerStore, cache: 
     """Apply the still-pending events among `event_ids`, in acceptance order, in one transaction.
 
     Events already final are skipped, which makes redelivery harmless; earlier pending events of
-    the same senders are applied first. If the database refuses a write, the batch is applied
-    again with a savepoint per event: an event that fails stays pending and is reported in
-    `failed`, without undoing its neighbours. Raises whatever the store raises when the
-    transaction itself fails (a lost connection).
+    the same senders are applied first. If the database refuses a write because of its data, the
+    batch is applied again with a savepoint per event: an event it refuses stays pending and parks
+    its sending account, whose own later events are then held behind it (credits into the
+    account still apply: they belong to their senders' order). Raises whatever the store raises
+    when the database itself fails (a lost connection, a schema error): nothing is committed and
+    the caller tries again later.
     """
     try:
         return _apply_batch(event_ids, ledger, cache, isolated=False)
@@ -193,6 +201,9 @@ def _apply_batch(
     with ledger.batch(event_ids, isolated=isolated) as batch:
         result.unknown = batch.unknown_event_ids
         for event in batch.pending_events():
+            if event.account_id in batch.parked:
+                result.held.append(event.id)
+                continue
             outcome = decide(
                 event,
                 accounts=batch.accounts,
@@ -202,9 +213,12 @@ def _apply_batch(
             try:
                 with batch.savepoint():
                     batch.record(event, outcome)
-            except EventFailed:
-                log.exception("event %s could not be applied; it stays pending", event.id)
-                result.failed.append(event.id)
+            except EventFailed as refusal:
+                log.error(
+                    "event %s was refused (%s); parking account %s", event.id, refusal, event.account_id
+                )
+                batch.park(event.account_id, event_id=event.id, error=str(refusal))
+                result.parked.append(event.id)
                 continue
             result.outcomes.append(outcome)
         touched = batch.touched_limits()

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account as AccountRow
@@ -15,7 +15,7 @@ from ledger.models import Entry
 from transfers.adapters.acceptance_store import account_from_row
 from transfers.domain.model import Account, EventStatus, EventType, LimitUsage, Outcome, PendingEvent
 from transfers.domain.money import Currency
-from transfers.models import Event
+from transfers.models import Event, ParkedAccount
 from transfers.models import LimitUsage as LimitUsageRow
 from transfers.ports import BatchFailed, EventFailed, LimitKey
 
@@ -23,6 +23,7 @@ _EVENTS = Event._meta.db_table
 _ACCOUNTS = AccountRow._meta.db_table
 _USAGE = LimitUsageRow._meta.db_table
 _ENTRIES = Entry._meta.db_table
+_PARKED = ParkedAccount._meta.db_table
 
 # The events asked for, and every earlier pending event of the same senders: an account's events are
 # applied in acceptance order even if the broker delivers a retried message late.
@@ -42,6 +43,17 @@ _LOCK_USAGE = f"""
 SELECT account_id, business_date, used, pending FROM {_USAGE}
 WHERE (account_id, business_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[]))
 ORDER BY account_id, business_date FOR NO KEY UPDATE
+"""
+# Read after the accounts are locked: `replay_events --parked` lifts a park under the same lock, so a
+# batch sees either the park and holds the account's events, or neither.
+_SETTLEMENTS_AND_PARKED = f"""
+SELECT currency, id, false FROM {_ACCOUNTS} WHERE kind = 'settlement'
+UNION ALL
+SELECT '', account_id, true FROM {_PARKED} WHERE account_id = ANY(%s)
+"""
+_PARK = f"""
+INSERT INTO {_PARKED} (account_id, event_id, error, parked_at) VALUES (%s, %s, %s, %s)
+ON CONFLICT (account_id) DO NOTHING
 """
 _SET_BALANCE = f"UPDATE {_ACCOUNTS} SET balance = %s WHERE id = %s"
 _SET_BALANCES = f"""
@@ -89,7 +101,7 @@ class DjangoLedgerStore:
                 if not isolated:
                     with connection.wrap_database_errors, connection.connection.pipeline():
                         batch.write_gathered()
-        except (IntegrityError, DatabaseError) as exc:
+        except DatabaseError as exc:
             if isolated or not _refused_by_the_database(exc):
                 raise
             raise BatchFailed(str(exc)) from exc
@@ -121,13 +133,15 @@ class DjangoLedgerStore:
         if keys:
             cursor.execute(_LOCK_USAGE, [[k[0] for k in keys], [k[1] for k in keys]])
             usage = {(r[0], r[1]): LimitUsage(used=r[2], pending=r[3]) for r in cursor.fetchall()}
-        return _Batch(cursor, events, accounts, usage, self._settlement_ids(cursor), unknown, isolated)
+        settlements, parked = self._settlements_and_parked(cursor, account_ids)
+        return _Batch(cursor, events, accounts, usage, settlements, parked, unknown, isolated)
 
     @staticmethod
-    def _settlement_ids(cursor) -> dict[str, uuid.UUID]:
+    def _settlements_and_parked(cursor, account_ids: list[uuid.UUID]) -> tuple[dict[str, uuid.UUID], set]:
         # Read per batch rather than cached: cheap, and never stale after a restore or a test flush.
-        cursor.execute(f"SELECT currency, id FROM {_ACCOUNTS} WHERE kind = 'settlement'")
-        ids = dict(cursor.fetchall())
+        cursor.execute(_SETTLEMENTS_AND_PARKED, [account_ids])
+        rows = cursor.fetchall()
+        ids = {currency: account_id for currency, account_id, parked in rows if not parked}
         for currency in Currency:
             if currency.code not in ids:
                 ids[currency.code] = AccountRow.objects.get_or_create(
@@ -135,19 +149,27 @@ class DjangoLedgerStore:
                     currency=currency.code,
                     defaults={"daily_limit": currency.max_daily_limit},
                 )[0].id
-        return ids
+        return ids, {account_id for _, account_id, parked in rows if parked}
+
+
+# SQLSTATE classes of errors caused by the data written: 22 data exception, 23 integrity constraint
+# violation. Every other error (connection, read-only, schema, privilege, disk full, timeouts,
+# serialization) says the database cannot take writes now, whatever the event.
+_REFUSALS_OF_DATA = ("22", "23")
 
 
 def _refused_by_the_database(exc: DatabaseError) -> bool:
-    """A statement PostgreSQL refused (a constraint, bad data), not a lost connection."""
-    return isinstance(exc, IntegrityError) or type(exc).__name__ in {"DataError", "ProgrammingError"}
+    """A write PostgreSQL refused because of its data, which would be refused again."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return sqlstate.startswith(_REFUSALS_OF_DATA)
 
 
 class _Batch:
-    def __init__(self, cursor, events, accounts, usage, settlements, unknown, isolated) -> None:
+    def __init__(self, cursor, events, accounts, usage, settlements, parked, unknown, isolated) -> None:
         self._cursor = cursor
         self._isolated = isolated
         self.unknown_event_ids: set[uuid.UUID] = unknown
+        self.parked: set[uuid.UUID] = parked
         self._events: list[PendingEvent] = events
         self.accounts: dict[uuid.UUID, Account] = accounts
         self._usage: dict[LimitKey, LimitUsage] = usage
@@ -232,6 +254,10 @@ class _Batch:
             )  # fmt: skip
         cursor.execute(_SET_OUTCOMES, [list(column) for column in zip(*self._outcomes, strict=True)])
 
+    def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
+        self._cursor.execute(_PARK, [account_id, event_id, error, timezone.now()])
+        self.parked.add(account_id)
+
     def touched_limits(self) -> dict[LimitKey, LimitUsage]:
         return {key: self._usage[key] for key in self._touched}
 
@@ -241,7 +267,7 @@ def _savepoint() -> Iterator[None]:
     try:
         with transaction.atomic():
             yield
-    except (IntegrityError, DatabaseError) as exc:
+    except DatabaseError as exc:
         if not _refused_by_the_database(exc):
             raise
         raise EventFailed(str(exc)) from exc

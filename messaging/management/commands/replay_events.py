@@ -8,15 +8,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Account
 from messaging.models import OutboxMessage
 from transfers.domain.model import EventType
-from transfers.models import Event
+from transfers.models import Event, ParkedAccount
 
 
 class Command(BaseCommand):
     help = (
-        "Queue pending events for the worker again, through the outbox: those named, or all pending "
-        "for longer than --older-than seconds. Events already completed or rejected are never touched."
+        "Queue pending events for the worker again, through the outbox: those named, all pending for "
+        "longer than --older-than seconds, or (--parked) those of parked accounts, whose parks are "
+        "lifted. Events already completed or rejected are never touched."
     )
 
     def add_arguments(self, parser) -> None:
@@ -28,25 +30,53 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Replay every event pending for longer than this.",
         )
+        parser.add_argument(
+            "--parked",
+            action="store_true",
+            help="Lift every park (after fixing what made PostgreSQL refuse the event) and replay the "
+            "parked accounts' events in acceptance order.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only list what would be replayed.")
 
-    def handle(self, *args, event_ids: list[str], older_than: float | None, dry_run: bool, **options):
-        if not event_ids and older_than is None:
-            raise CommandError("name event ids, or give --older-than SECONDS")
-        events = Event.objects.filter(status=Event.Status.PENDING)
-        if event_ids:
-            events = events.filter(event_id__in=event_ids)
-        if older_than is not None:
-            events = events.filter(created_at__lt=timezone.now() - dt.timedelta(seconds=older_than))
-        events = list(events.order_by("seq"))
-        for event in events:
-            self.stdout.write(f"{event.event_id} {event.type} {event.created_at.isoformat()}")
-        if dry_run:
-            self.stdout.write(f"{len(events)} event(s) would be replayed")
-            return
+    def handle(self, *args, event_ids: list[str], older_than: float | None, parked: bool, dry_run: bool, **_):
+        if parked and (event_ids or older_than is not None):
+            raise CommandError("--parked goes alone: it replays what the parks held")
+        if not (event_ids or older_than is not None or parked):
+            raise CommandError("name event ids, or give --older-than SECONDS or --parked")
         with transaction.atomic():
+            lifted = _lift_parks(dry_run) if parked else []
+            events = Event.objects.filter(status=Event.Status.PENDING)
+            if parked:
+                events = events.filter(account_id__in=lifted)
+            if event_ids:
+                events = events.filter(event_id__in=event_ids)
+            if older_than is not None:
+                events = events.filter(created_at__lt=timezone.now() - dt.timedelta(seconds=older_than))
+            events = list(events.order_by("seq"))
+            for event in events:
+                self.stdout.write(f"{event.event_id} {event.type} {event.created_at.isoformat()}")
+            if dry_run:
+                self.stdout.write(f"{len(events)} event(s) would be replayed")
+                return
             OutboxMessage.objects.bulk_create(_outbox_message(event) for event in events)
+        if parked:
+            self.stdout.write(f"{len(lifted)} park(s) lifted")
         self.stdout.write(self.style.SUCCESS(f"{len(events)} event(s) queued for replay"))
+
+
+def _lift_parks(dry_run: bool) -> list:
+    """Lift every park under the parked accounts' row locks, which the worker holds while it reads
+    the parks: a batch either saw the park (and its held events are pending now, replayed below)
+    or sees none."""
+    accounts = list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(id__in=ParkedAccount.objects.values("account_id"))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not dry_run:
+        ParkedAccount.objects.filter(account_id__in=accounts).delete()
+    return accounts
 
 
 def _outbox_message(event: Event) -> OutboxMessage:

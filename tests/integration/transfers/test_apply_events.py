@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
 
 from config import bootstrap
 from ledger.models import Entry
@@ -19,7 +20,7 @@ from transfers.domain import model
 from transfers.domain.errors import DailyLimitExceeded
 from transfers.domain.model import Caller, EventType, Movement
 from transfers.domain.money import Currency
-from transfers.models import Event, LimitUsage
+from transfers.models import Event, LimitUsage, ParkedAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,7 +134,7 @@ def test_the_day_of_the_limit_is_the_day_in_the_configured_time_zone(owner):
         _accept(owner, EventType.WITHDRAWAL, account.id, "1", clock=ahead)
 
 
-def test_an_event_the_database_refuses_stays_pending_and_its_neighbours_complete(owner):
+def test_an_event_the_database_refuses_stays_pending_parks_its_account_and_its_neighbours_complete(owner):
     accounts = [_open(owner) for _ in range(3)]
     _apply([_accept(owner, EventType.DEPOSIT, a.id, "1000") for a in accounts])
     withdrawals = [_accept(owner, EventType.WITHDRAWAL, a.id, "100") for a in accounts]
@@ -143,8 +144,42 @@ def test_an_event_the_database_refuses_stays_pending_and_its_neighbours_complete
 
     result = _apply(withdrawals)
 
-    assert result.failed == [bad]
+    assert result.parked == [bad]
+    assert list(ParkedAccount.objects.values_list("account_id", "event_id")) == [(accounts[1].id, bad)]
     assert sorted(o.event_id for o in result.outcomes) == sorted([withdrawals[0], withdrawals[2]])
     statuses = dict(Event.objects.filter(event_id__in=withdrawals).values_list("event_id", "status"))
     assert statuses == {withdrawals[0]: "completed", bad: "pending", withdrawals[2]: "completed"}
     assert not Entry.objects.filter(transaction_id=bad).exists()
+
+
+def test_a_later_event_of_a_parked_account_is_held_and_a_credit_into_it_applies(owner):
+    parked, other = _open(owner), _open(owner)
+    _apply([_accept(owner, EventType.DEPOSIT, a.id, "1000") for a in (parked, other)])
+    refused = _accept(owner, EventType.WITHDRAWAL, parked.id, "100")
+    LimitUsage.objects.filter(account_id=parked.id).update(pending=0)
+    _apply([refused])
+    later = _accept(owner, EventType.DEPOSIT, parked.id, "50")
+    credit = _accept(owner, EventType.TRANSFER, other.id, "200", counterparty_id=parked.id)
+
+    result = _apply([later, credit])
+
+    assert result.held == [refused, later]
+    assert [o.event_id for o in result.outcomes] == [credit]
+    assert Event.objects.get(event_id=later).status == "pending"
+
+
+def test_a_data_refusal_is_told_apart_from_a_database_that_cannot_write(owner):
+    account = _open(owner)
+    deposit = _accept(owner, EventType.DEPOSIT, account.id, "1000")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE transfers_event RENAME COLUMN processed_at TO processed_at_gone")
+    try:
+        with pytest.raises(DatabaseError):
+            _apply([deposit])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE transfers_event RENAME COLUMN processed_at_gone TO processed_at")
+
+    assert not ParkedAccount.objects.exists()
+    assert Event.objects.get(event_id=deposit).status == "pending"
+    assert [o.status for o in _apply([deposit]).outcomes] == ["completed"]
