@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import uuid
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 from transfers.domain import errors
-from transfers.domain.model import AcceptedEvent, Account, AccountStatus, IdempotencyKey, LimitUsage
+from transfers.domain.model import (
+    AcceptedEvent,
+    Account,
+    AccountStatus,
+    EventStatus,
+    IdempotencyKey,
+    LimitUsage,
+    Outcome,
+    PendingEvent,
+)
 from transfers.domain.money import Currency
+from transfers.ports import BatchFailed, EventFailed
 
 
 class FakeClock:
@@ -83,3 +94,138 @@ class FakeAcceptanceStore:
                 raise errors.DailyLimitExceeded()
             self.usage[key] = LimitUsage(usage.used, usage.pending + event.amount)
         self.events.append(event)
+
+
+@dataclasses.dataclass
+class _LedgerState:
+    """What the worker changes in the database: balances and usage (shared with the acceptance
+    store), outcomes in the order they were written, and parks."""
+
+    rows: dict[uuid.UUID, Account]
+    usage: dict
+    outcomes: dict[uuid.UUID, Outcome]
+    parked: dict[uuid.UUID, uuid.UUID]
+
+
+class FakeDatabaseUnavailable(Exception):
+    """What the fake raises for a database that cannot write at all: not a refusal of the data."""
+
+
+class FakeLedgerStore:
+    """The worker's store over a FakeAcceptanceStore's accounts and events, with transactions.
+
+    A batch works on a copy of the state, which replaces the state only when the batch ends without
+    an error, as a rolled-back transaction would. `refuse` names events whose writes the "database"
+    refuses because of their data: at the end of a batch (BatchFailed), or at once in an isolated
+    batch (EventFailed, with only that event's writes undone). `unavailable` makes every batch fail
+    as a database that cannot write does.
+    """
+
+    def __init__(self, accepted: FakeAcceptanceStore) -> None:
+        self.accepted = accepted
+        self.outcomes: dict[uuid.UUID, Outcome] = {}
+        self.parked: dict[uuid.UUID, uuid.UUID] = {}
+        self.refuse: set[uuid.UUID] = set()
+        self.unavailable = False
+        self.settlements = {currency: uuid.uuid4() for currency in Currency}
+        self.batches: list[bool] = []  # one per batch run: isolated or not
+
+    def pending_events(self) -> list[PendingEvent]:
+        """Every accepted event not yet final, in acceptance order."""
+        return [_pending(e) for e in self.accepted.events if e.id not in self.outcomes]
+
+    @contextmanager
+    def batch(self, event_ids, *, isolated: bool = False):
+        self.batches.append(isolated)
+        if self.unavailable:
+            raise FakeDatabaseUnavailable("the database cannot write")
+        state = copy.deepcopy(
+            _LedgerState(self.accepted.rows, self.accepted.usage, self.outcomes, self.parked)
+        )
+        batch = _FakeBatch(self, state, list(event_ids), isolated)
+        yield batch
+        if not isolated and self.refuse & {event.id for event in batch.recorded}:
+            raise BatchFailed("a write was refused")
+        self.accepted.rows, self.accepted.usage = state.rows, state.usage
+        self.outcomes, self.parked = state.outcomes, state.parked
+
+
+def _pending(event: AcceptedEvent) -> PendingEvent:
+    return PendingEvent(
+        id=event.id,
+        type=event.movement.type,
+        account_id=event.movement.account_id,
+        counterparty_id=event.movement.counterparty_id,
+        amount=event.amount,
+        business_date=event.business_date,
+    )
+
+
+class _FakeBatch:
+    def __init__(self, store: FakeLedgerStore, state: _LedgerState, event_ids: list, isolated: bool) -> None:
+        self._store = store
+        self._state = state
+        self._isolated = isolated
+        self.recorded: list[PendingEvent] = []
+        seq = {e.id: i for i, e in enumerate(store.accepted.events)}
+        asked = set(event_ids) & set(seq)
+        self.unknown_event_ids = set(event_ids) - set(seq)
+        # As the adapter's locking query: the asked events, and earlier pending ones of their senders.
+        last = max((seq[i] for i in asked), default=-1)
+        senders = {e.movement.account_id for e in store.accepted.events if e.id in asked}
+        self._events = [
+            e
+            for e in store.pending_events()
+            if e.id in asked or (e.account_id in senders and seq[e.id] < last)
+        ]
+        ids = {e.account_id for e in self._events} | {e.counterparty_id for e in self._events} - {None}
+        self.accounts = {i: state.rows[i] for i in ids}
+        self.parked = set(state.parked) & ids
+        self._touched: set = set()
+
+    def pending_events(self):
+        return list(self._events)
+
+    def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID:
+        return self._store.settlements[self.accounts[account_id].currency]
+
+    def used(self, key) -> int:
+        return self._state.usage.get(key, LimitUsage()).used
+
+    @contextmanager
+    def savepoint(self):
+        if not self._isolated:
+            yield
+            return
+        before = copy.deepcopy(self._state)
+        try:
+            yield
+        except EventFailed:
+            self._state.__dict__.update(before.__dict__)
+            raise
+
+    def record(self, event: PendingEvent, outcome: Outcome) -> None:
+        if self._isolated and event.id in self._store.refuse:
+            raise EventFailed(f"refused: {event.id}")
+        for posting in outcome.postings:
+            if posting.account_id in self.accounts:
+                account = self._state.rows[posting.account_id]
+                self._state.rows[account.id] = dataclasses.replace(
+                    account, balance=account.balance + posting.amount
+                )
+        if event.type.is_outgoing:
+            key = (event.account_id, event.business_date)
+            before = self._state.usage[key]
+            used = before.used + (event.amount if outcome.status is EventStatus.COMPLETED else 0)
+            self._state.usage[key] = LimitUsage(used=used, pending=before.pending - event.amount)
+            self._touched.add(key)
+        self._state.outcomes[event.id] = outcome
+        self.accounts.update({i: self._state.rows[i] for i in self.accounts})
+        self.recorded.append(event)
+
+    def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
+        self._state.parked.setdefault(account_id, event_id)
+        self.parked.add(account_id)
+
+    def touched_limits(self):
+        return {key: self._state.usage[key] for key in self._touched}
