@@ -1,4 +1,4 @@
-"""Session-wide test set-up: the OIDC issuer plugin, and the RabbitMQ vhosts the tests keep to."""
+"""Session-wide test set-up: the OIDC issuer plugin, and the RabbitMQ vhosts the server tests keep to."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ NAMESPACE = os.environ.get("REMIT_TEST_NAMESPACE", "")
 VHOSTS = tuple(f"{name}{NAMESPACE}" for name in ("remit_test", "remit_e2e", "remit_e2e_shards"))
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def rabbitmq_vhosts() -> None:
+    """Asked for by every test that talks to servers (tests/integration, tests/e2e), so that
+    tests/unit runs on a machine with no server and no server tool."""
     existing = subprocess.run(
         ["rabbitmqctl", "-q", "list_vhosts"], check=True, capture_output=True, text=True, timeout=120
     ).stdout.split()

@@ -25,6 +25,11 @@ class RunningSystem:
     workers: list[Process]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _vhosts(rabbitmq_vhosts) -> None:
+    """Every end-to-end system runs on its own vhost."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every end-to-end test reads the test database, which the child processes write."""
     for item in items:
