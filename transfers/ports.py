@@ -105,22 +105,22 @@ class LedgerBatch(Protocol):
 
     def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID: ...
 
-    def used(self, key: LimitKey) -> int: ...
+    def usage(self, key: LimitKey) -> LimitUsage | None:
+        """The locked limit usage of an account's day, as the batch began; None if it has no row."""
+        ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """Isolates one event's writes when the batch is isolated; raises EventFailed if refused."""
         ...
 
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
-        """Write the outcome: journal, balances, limit usage and the event's status."""
+        """Write the outcome as decided: journal, balances, limit usage and the event's status."""
         ...
 
     def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
         """Record that the account's own events wait behind `event_id`, refused with `error`;
         the account joins `parked` at once."""
         ...
-
-    def touched_limits(self) -> dict[LimitKey, LimitUsage]: ...
 
 
 class LedgerStore(Protocol):

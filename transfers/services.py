@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -15,8 +16,10 @@ from transfers.domain.model import (
     Account,
     Caller,
     IdempotencyKey,
+    LimitUsage,
     Movement,
     Outcome,
+    PendingEvent,
     decide,
 )
 from transfers.domain.money import Currency, to_minor
@@ -25,6 +28,7 @@ from transfers.ports import (
     BatchFailed,
     Clock,
     EventFailed,
+    LedgerBatch,
     LedgerStore,
     LimitCache,
     LimitKey,
@@ -200,29 +204,41 @@ def _apply_batch(
     result = AppliedBatch()
     with ledger.batch(event_ids, isolated=isolated) as batch:
         result.unknown = batch.unknown_event_ids
+        accounts = dict(batch.accounts)  # moves on with each recorded event
+        touched: dict[LimitKey, LimitUsage] = {}
         for event in batch.pending_events():
             if event.account_id in batch.parked:
                 result.held.append(event.id)
                 continue
+            key = (event.account_id, event.business_date)
+            usage = touched.get(key) or batch.usage(key)
+            if usage is None and event.type.is_outgoing:
+                _park(batch, event, f"no limit reservation for {key}: the event was never reserved", result)
+                continue
             outcome = decide(
                 event,
-                accounts=batch.accounts,
-                used_that_day=batch.used((event.account_id, event.business_date)),
+                accounts=accounts,
+                usage=usage or LimitUsage(),
                 settlement_id=batch.settlement_id(event.account_id),
             )
             try:
                 with batch.savepoint():
                     batch.record(event, outcome)
             except EventFailed as refusal:
-                log.error(
-                    "event %s was refused (%s); parking account %s", event.id, refusal, event.account_id
-                )
-                batch.park(event.account_id, event_id=event.id, error=str(refusal))
-                result.parked.append(event.id)
+                _park(batch, event, str(refusal), result)
                 continue
             result.outcomes.append(outcome)
-        touched = batch.touched_limits()
+            for account_id, balance in outcome.balances.items():
+                accounts[account_id] = dataclasses.replace(accounts[account_id], balance=balance)
+            if outcome.usage is not None:
+                touched[key] = outcome.usage
         # Forgotten before commit, so a crash between commit and refresh leaves no stale entry.
         cache.forget(touched)
     cache.put(touched)
     return result
+
+
+def _park(batch: LedgerBatch, event: PendingEvent, error: str, result: AppliedBatch) -> None:
+    log.error("event %s was refused (%s); parking account %s", event.id, error, event.account_id)
+    batch.park(event.account_id, event_id=event.id, error=error)
+    result.parked.append(event.id)

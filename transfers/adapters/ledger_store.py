@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -174,7 +173,9 @@ class _Batch:
         self.accounts: dict[uuid.UUID, Account] = accounts
         self._usage: dict[LimitKey, LimitUsage] = usage
         self._settlements: dict[str, uuid.UUID] = settlements
-        self._touched: set[LimitKey] = set()
+        # What a batch that is not isolated gathers for its four statements at the end.
+        self._balances: dict[uuid.UUID, int] = {}
+        self._usages: dict[LimitKey, LimitUsage] = {}
         self._entries: list[tuple] = []
         self._outcomes: list[tuple] = []
 
@@ -184,45 +185,29 @@ class _Batch:
     def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID:
         return self._settlements[self.accounts[account_id].currency.code]
 
-    def used(self, key: LimitKey) -> int:
-        return self._usage.get(key, LimitUsage()).used
+    def usage(self, key: LimitKey) -> LimitUsage | None:
+        return self._usage.get(key)
 
     def savepoint(self) -> AbstractContextManager[None]:
         return _savepoint() if self._isolated else nullcontext()
 
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
-        """Compute the event's writes from the locked rows; write them now only if isolated."""
+        """Write the outcome now if isolated, else gather it for the batch's statements."""
         now = timezone.now()
-        balances: dict[uuid.UUID, int] = {}
-        entries = []
-        for posting in outcome.postings:
-            account = self.accounts.get(posting.account_id)
-            balance_after = None
-            if account is not None:
-                balance_after = balances.get(account.id, account.balance) + posting.amount
-                balances[account.id] = balance_after
-            entries.append((event.id, posting.account_id, posting.entry_type.value, posting.amount,
-                            balance_after, posting.counterparty_id, now))  # fmt: skip
-        usage = None
-        if event.type.is_outgoing:
-            key = (event.account_id, event.business_date)
-            before = self._usage.get(key)
-            if before is None:
-                raise EventFailed(f"no limit reservation for {key}: the event was never reserved")
-            used = before.used + (event.amount if outcome.status is EventStatus.COMPLETED else 0)
-            usage = (key, LimitUsage(used=used, pending=before.pending - event.amount))
+        entries = [
+            (event.id, p.account_id, p.entry_type.value, p.amount, p.balance_after, p.counterparty_id, now)
+            for p in outcome.postings
+        ]
+        key = (event.account_id, event.business_date)
         outcome_row = (event.id, outcome.status.value, outcome.reason, now)
         if self._isolated:
-            self._write_one(balances, entries, usage, outcome_row)
-        else:
-            self._entries += entries
-            self._outcomes.append(outcome_row)
-        # The batch's view of the rows moves on only once the event's writes are in (or gathered).
-        for account_id, balance in balances.items():
-            self.accounts[account_id] = dataclasses.replace(self.accounts[account_id], balance=balance)
-        if usage is not None:
-            self._usage[usage[0]] = usage[1]
-            self._touched.add(usage[0])
+            self._write_one(outcome.balances, entries, (key, outcome.usage), outcome_row)
+            return
+        self._balances.update(outcome.balances)
+        if outcome.usage is not None:
+            self._usages[key] = outcome.usage
+        self._entries += entries
+        self._outcomes.append(outcome_row)
 
     def _write_one(self, balances, entries, usage, outcome_row) -> None:
         cursor = self._cursor
@@ -230,8 +215,8 @@ class _Batch:
             cursor.execute(_SET_BALANCE, [balance, account_id])
         if entries:
             cursor.execute(_INSERT_ENTRIES, [value for entry in entries for value in entry])
-        if usage is not None:
-            (account_id, day), after = usage
+        (account_id, day), after = usage
+        if after is not None:
             cursor.execute(_SET_USAGE, [after.used, after.pending, account_id, day])
         cursor.execute(_SET_OUTCOME, [outcome_row[1], outcome_row[2], outcome_row[3], outcome_row[0]])
 
@@ -241,25 +226,22 @@ class _Batch:
         if not self._outcomes:
             return
         cursor = self._cursor
-        changed = {e[1]: self.accounts[e[1]].balance for e in self._entries if e[1] in self.accounts}
-        cursor.execute(_SET_BALANCES, [list(changed), list(changed.values())])
+        if self._balances:
+            cursor.execute(_SET_BALANCES, [list(self._balances), list(self._balances.values())])
         if self._entries:
             cursor.execute(_APPEND_ENTRIES, [list(column) for column in zip(*self._entries, strict=True)])
-        if self._touched:
-            keys = sorted(self._touched)
+        if self._usages:
+            keys = sorted(self._usages)
             cursor.execute(
                 _SET_USAGES,
                 [[k[0] for k in keys], [k[1] for k in keys],
-                 [self._usage[k].used for k in keys], [self._usage[k].pending for k in keys]],
+                 [self._usages[k].used for k in keys], [self._usages[k].pending for k in keys]],
             )  # fmt: skip
         cursor.execute(_SET_OUTCOMES, [list(column) for column in zip(*self._outcomes, strict=True)])
 
     def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
         self._cursor.execute(_PARK, [account_id, event_id, error, timezone.now()])
         self.parked.add(account_id)
-
-    def touched_limits(self) -> dict[LimitKey, LimitUsage]:
-        return {key: self._usage[key] for key in self._touched}
 
 
 @contextmanager

@@ -167,69 +167,95 @@ class PendingEvent:
 
 @dataclass(frozen=True)
 class Posting:
-    """One line of a journal transaction: a signed amount on one account."""
+    """One line of a journal transaction: a signed amount on one account, and that account's
+    balance after it (None on a settlement account, whose position is the sum of its entries)."""
 
     account_id: uuid.UUID
     amount: int
     entry_type: EntryType
     counterparty_id: uuid.UUID | None = None
+    balance_after: int | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What applying an event decided: completed with its balanced postings, or rejected with a reason."""
+    """The whole effect of applying an event: completed with its balanced postings, or rejected with
+    a reason; for an outgoing event also its source's limit usage of that day afterwards."""
 
     event_id: uuid.UUID
     status: EventStatus
     reason: str | None = None
     postings: tuple[Posting, ...] = ()
+    usage: LimitUsage | None = None
+
+    @property
+    def balances(self) -> dict[uuid.UUID, int]:
+        """The customer balances the event changes, as they are after it."""
+        return {p.account_id: p.balance_after for p in self.postings if p.balance_after is not None}
 
 
 def decide(
     event: PendingEvent,
     *,
     accounts: Mapping[uuid.UUID, Account],
-    used_that_day: int,
+    usage: LimitUsage,
     settlement_id: uuid.UUID,
 ) -> Outcome:
     """Decide an event against the locked state of its accounts: the worker's re-check.
 
-    `used_that_day` is the completed outgoing money of the source account on the event's
-    business date. Checks run in a fixed order: account_closed, insufficient_funds,
-    daily_limit_exceeded, balance_limit_exceeded.
+    `usage` is the source account's limit usage on the event's business date, the event's own
+    reservation among its `pending` money (ignored for deposits). Checks run in a fixed order:
+    account_closed, insufficient_funds, daily_limit_exceeded, balance_limit_exceeded.
     """
     source = accounts[event.account_id]
     target = accounts[event.counterparty_id] if event.counterparty_id else None
+    completed = True
     try:
         if source.is_closed or (target is not None and target.is_closed):
             raise errors.AccountClosed()
         if event.type.is_outgoing:
             if source.balance < event.amount:
                 raise errors.InsufficientFunds()
-            if used_that_day + event.amount > source.daily_limit:
+            if usage.used + event.amount > source.daily_limit:
                 raise errors.DailyLimitExceeded()
         credited = source if event.type is EventType.DEPOSIT else target
         if credited is not None and credited.balance + event.amount > credited.currency.max_amount:
             raise errors.BalanceLimitExceeded()
     except errors.Rejection as rejection:
-        return Outcome(event.id, EventStatus.REJECTED, reason=rejection.code)
-    return Outcome(event.id, EventStatus.COMPLETED, postings=_postings(event, settlement_id))
+        reason: str | None = rejection.code
+        completed = False
+    else:
+        reason = None
+    usage_after = None
+    if event.type.is_outgoing:
+        # The reservation made at acceptance is released; completed money counts as used.
+        spent = event.amount if completed else 0
+        usage_after = LimitUsage(used=usage.used + spent, pending=usage.pending - event.amount)
+    if not completed:
+        return Outcome(event.id, EventStatus.REJECTED, reason=reason, usage=usage_after)
+    return Outcome(
+        event.id, EventStatus.COMPLETED, postings=_postings(event, accounts, settlement_id), usage=usage_after
+    )
 
 
-def _postings(event: PendingEvent, settlement_id: uuid.UUID) -> tuple[Posting, ...]:
+def _postings(
+    event: PendingEvent, accounts: Mapping[uuid.UUID, Account], settlement_id: uuid.UUID
+) -> tuple[Posting, ...]:
     amount = event.amount
+    source = accounts[event.account_id]
     if event.type is EventType.DEPOSIT:
         return (
-            Posting(event.account_id, amount, EntryType.DEPOSIT),
-            Posting(settlement_id, -amount, EntryType.SETTLEMENT, event.account_id),
+            Posting(source.id, amount, EntryType.DEPOSIT, balance_after=source.balance + amount),
+            Posting(settlement_id, -amount, EntryType.SETTLEMENT, source.id),
         )
     if event.type is EventType.WITHDRAWAL:
         return (
-            Posting(event.account_id, -amount, EntryType.WITHDRAWAL),
-            Posting(settlement_id, amount, EntryType.SETTLEMENT, event.account_id),
+            Posting(source.id, -amount, EntryType.WITHDRAWAL, balance_after=source.balance - amount),
+            Posting(settlement_id, amount, EntryType.SETTLEMENT, source.id),
         )
     assert event.counterparty_id is not None
+    target = accounts[event.counterparty_id]
     return (
-        Posting(event.account_id, -amount, EntryType.TRANSFER_OUT, event.counterparty_id),
-        Posting(event.counterparty_id, amount, EntryType.TRANSFER_IN, event.account_id),
+        Posting(source.id, -amount, EntryType.TRANSFER_OUT, target.id, balance_after=source.balance - amount),
+        Posting(target.id, amount, EntryType.TRANSFER_IN, source.id, balance_after=target.balance + amount),
     )

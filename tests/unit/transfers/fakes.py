@@ -13,7 +13,6 @@ from transfers.domain.model import (
     AcceptedEvent,
     Account,
     AccountStatus,
-    EventStatus,
     IdempotencyKey,
     LimitUsage,
     Outcome,
@@ -181,7 +180,6 @@ class _FakeBatch:
         ids = {e.account_id for e in self._events} | {e.counterparty_id for e in self._events} - {None}
         self.accounts = {i: state.rows[i] for i in ids}
         self.parked = set(state.parked) & ids
-        self._touched: set = set()
 
     def pending_events(self):
         return list(self._events)
@@ -189,8 +187,8 @@ class _FakeBatch:
     def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID:
         return self._store.settlements[self.accounts[account_id].currency]
 
-    def used(self, key) -> int:
-        return self._state.usage.get(key, LimitUsage()).used
+    def usage(self, key) -> LimitUsage | None:
+        return self._state.usage.get(key)
 
     @contextmanager
     def savepoint(self):
@@ -207,25 +205,13 @@ class _FakeBatch:
     def record(self, event: PendingEvent, outcome: Outcome) -> None:
         if self._isolated and event.id in self._store.refuse:
             raise EventFailed(f"refused: {event.id}")
-        for posting in outcome.postings:
-            if posting.account_id in self.accounts:
-                account = self._state.rows[posting.account_id]
-                self._state.rows[account.id] = dataclasses.replace(
-                    account, balance=account.balance + posting.amount
-                )
-        if event.type.is_outgoing:
-            key = (event.account_id, event.business_date)
-            before = self._state.usage[key]
-            used = before.used + (event.amount if outcome.status is EventStatus.COMPLETED else 0)
-            self._state.usage[key] = LimitUsage(used=used, pending=before.pending - event.amount)
-            self._touched.add(key)
+        for account_id, balance in outcome.balances.items():
+            self._state.rows[account_id] = dataclasses.replace(self._state.rows[account_id], balance=balance)
+        if outcome.usage is not None:
+            self._state.usage[(event.account_id, event.business_date)] = outcome.usage
         self._state.outcomes[event.id] = outcome
-        self.accounts.update({i: self._state.rows[i] for i in self.accounts})
         self.recorded.append(event)
 
     def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
         self._state.parked.setdefault(account_id, event_id)
         self.parked.add(account_id)
-
-    def touched_limits(self):
-        return {key: self._state.usage[key] for key in self._touched}

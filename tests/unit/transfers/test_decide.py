@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from transfers.domain.model import Account, AccountStatus, EventType, PendingEvent, decide
+from transfers.domain.model import Account, AccountStatus, EventType, LimitUsage, PendingEvent, decide
 from transfers.domain.money import Currency
 
 SETTLEMENT = uuid.uuid4()
@@ -24,7 +24,8 @@ def _event(kind: EventType, source: Account, amount: int, target: Account | None
 
 
 def _decide(event: PendingEvent, *accounts: Account, used: int = 0):
-    return decide(event, accounts={a.id: a for a in accounts}, used_that_day=used, settlement_id=SETTLEMENT)
+    usage = LimitUsage(used=used, pending=event.amount if event.type.is_outgoing else 0)
+    return decide(event, accounts={a.id: a for a in accounts}, usage=usage, settlement_id=SETTLEMENT)
 
 
 def test_a_deposit_credits_the_account_against_settlement():
@@ -83,3 +84,31 @@ def test_a_credit_that_would_pass_ten_to_the_fifteen_major_units_is_rejected():
     outcome = _decide(_event(EventType.TRANSFER, sender, 10, receiver), sender, receiver)
 
     assert outcome.reason == "balance_limit_exceeded"
+
+
+def test_the_outcome_carries_each_balance_after_and_the_days_usage_after():
+    sender, receiver = _account(1000), _account(50)
+
+    outcome = _decide(_event(EventType.TRANSFER, sender, 300, receiver), sender, receiver, used=100)
+
+    assert [p.balance_after for p in outcome.postings] == [700, 350]
+    assert outcome.balances == {sender.id: 700, receiver.id: 350}
+    assert outcome.usage == LimitUsage(used=400, pending=0)
+
+
+def test_a_rejected_outgoing_event_releases_its_reservation_without_using_the_limit():
+    account = _account(10)
+
+    outcome = _decide(_event(EventType.WITHDRAWAL, account, 300), account, used=100)
+
+    assert outcome.usage == LimitUsage(used=100, pending=0)
+    assert outcome.balances == {}
+
+
+def test_a_settlement_posting_has_no_balance_after():
+    account = _account(5)
+
+    outcome = _decide(_event(EventType.DEPOSIT, account, 20), account)
+
+    assert [p.balance_after for p in outcome.postings] == [25, None]
+    assert outcome.usage is None
