@@ -74,5 +74,14 @@ def shard_of(account_id: uuid.UUID, shards: int) -> int:
     return shard_key(account_id) % max(shards, 1)
 
 
+# The contract's routing keys: wire names, so they live with the wire format, not in the core.
+ROUTING_KEYS = {
+    EventType.DEPOSIT: "account.deposit",
+    EventType.WITHDRAWAL: "account.withdraw",
+    EventType.TRANSFER: "account.transfer",
+}
+
+
 def routing_key(event_type: EventType, shard: int, shards: int) -> str:
-    return event_type.routing_key if shards <= 1 else f"{event_type.routing_key}.{shard}"
+    key = ROUTING_KEYS[event_type]
+    return key if shards <= 1 else f"{key}.{shard}"

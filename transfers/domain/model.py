@@ -19,20 +19,9 @@ class EventType(enum.StrEnum):
     TRANSFER = "transfer"
 
     @property
-    def routing_key(self) -> str:
-        return _ROUTING_KEYS[self]
-
-    @property
     def is_outgoing(self) -> bool:
         """Whether the event takes money out of its source account (and so counts toward its limit)."""
         return self is not EventType.DEPOSIT
-
-
-_ROUTING_KEYS = {
-    EventType.DEPOSIT: "account.deposit",
-    EventType.WITHDRAWAL: "account.withdraw",
-    EventType.TRANSFER: "account.transfer",
-}
 
 
 class EventStatus(enum.StrEnum):
