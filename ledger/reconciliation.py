@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 # Each check selects the rows that break it; an empty result means the invariant holds.
 CHECKS: dict[str, str] = {
@@ -65,7 +65,10 @@ class Finding:
 def reconcile(sample: int = 10) -> list[Finding]:
     """Run every check; return the broken ones with up to `sample` offending rows each."""
     findings = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A session's statement_timeout guards requests; checking a long history may take longer.
+        # (Inside a caller's transaction, this lasts until that transaction ends.)
+        cursor.execute("SET LOCAL statement_timeout = 0")
         for name, sql in CHECKS.items():
             cursor.execute(f"SELECT * FROM ({sql}) broken LIMIT %s", [sample])
             rows = cursor.fetchall()
