@@ -20,6 +20,8 @@ CHECKS: dict[str, str] = {
                            ORDER BY id DESC LIMIT 1) last ON true
         WHERE a.kind = 'customer'
           AND (a.balance <> coalesce(e.total, 0) OR a.balance <> coalesce(last.balance_after, 0))""",
+    "settlement balances stay 0 (their position is the sum of their entries)": """
+        SELECT id, currency, balance FROM accounts_account WHERE kind = 'settlement' AND balance <> 0""",
     "customer balances equal completed deposits minus completed withdrawals": """
         WITH balances AS (
             SELECT currency, sum(balance) AS total FROM accounts_account

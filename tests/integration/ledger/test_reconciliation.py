@@ -1,14 +1,113 @@
-"""Reconciliation against the real database."""
+"""Reconciliation against the real database: each fault planted in a consistent ledger is caught."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.db import connection
 
+from accounts.models import Account
+from config import bootstrap
 from ledger import reconciliation
 from ledger.reconciliation import reconcile
+from transfers import services
+from transfers.domain.model import Caller, EventType, Movement
+from transfers.domain.money import Currency
+from transfers.models import Event
+
+SETTLEMENT_BALANCE = "settlement balances stay 0 (their position is the sum of their entries)"
+
+
+@dataclass(frozen=True)
+class SmallLedger:
+    """KRW accounts: the sender deposited 10,000, sent 3,000 to the receiver and withdrew 1,000; the
+    receiver's 5,000 withdrawal was rejected; the sender's 500 withdrawal is accepted, not applied."""
+
+    sender: uuid.UUID
+    receiver: uuid.UUID
+    bystander: uuid.UUID
+    deposit: uuid.UUID
+    transfer: uuid.UUID
+    pending: uuid.UUID
+
+
+@pytest.fixture
+def ledger() -> SmallLedger:
+    user = get_user_model().objects.create(username=f"owner-{uuid.uuid4()}")
+    caller = Caller(user_id=user.id)
+    store, cache = bootstrap.acceptance_store(), bootstrap.limit_cache()
+    sender, receiver, bystander = (
+        services.open_account(caller=caller, currency=Currency.KRW, daily_limit=None, store=store).id
+        for _ in range(3)
+    )
+
+    def accept(kind: EventType, account: uuid.UUID, amount: str, to: uuid.UUID | None = None) -> uuid.UUID:
+        movement = Movement(kind, account, Decimal(amount), counterparty_id=to)
+        return services.accept_movement(
+            caller=caller,
+            movement=movement,
+            idempotency=None,
+            store=store,
+            cache=cache,
+            clock=bootstrap.clock(),
+        ).event_id
+
+    deposit = accept(EventType.DEPOSIT, sender, "10000")
+    transfer = accept(EventType.TRANSFER, sender, "3000", to=receiver)
+    applied = [deposit, transfer, accept(EventType.WITHDRAWAL, sender, "1000")]
+    applied.append(accept(EventType.WITHDRAWAL, receiver, "5000"))  # more than the receiver holds
+    services.apply_events(event_ids=applied, ledger=bootstrap.ledger_store(), cache=cache)
+    pending = accept(EventType.WITHDRAWAL, sender, "500")
+    assert Event.objects.get(event_id=applied[-1]).reason == "insufficient_funds"
+    return SmallLedger(sender, receiver, bystander, deposit, transfer, pending)
+
+
+def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
+    settlement = Account.objects.get(kind="settlement", currency="KRW")
+    Account.objects.filter(id=settlement.id).update(balance=9000)
+    return settlement.id
+
+
+FAULTS = [
+    pytest.param(_write_the_settlement_balance, SETTLEMENT_BALANCE, id="settlement-balance-written"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("plant", "check"), FAULTS)
+def test_reconcile_catches_exactly_the_planted_fault_and_names_it(
+    ledger: SmallLedger, plant: Callable[[SmallLedger], uuid.UUID], check: str
+):
+    assert reconcile() == []
+
+    culprit = plant(ledger)
+
+    findings = reconcile()
+    assert [finding.check for finding in findings] == [check]
+    assert any(culprit in row for row in findings[0].rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("plant", "check"), FAULTS)
+def test_the_reconcile_command_reports_the_planted_fault_and_exits_1(
+    ledger: SmallLedger, plant: Callable[[SmallLedger], uuid.UUID], check: str
+):
+    culprit = plant(ledger)
+    output = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"1 invariant\(s\) broken"):
+        call_command("reconcile", stdout=output)
+
+    lines = output.getvalue().splitlines()
+    assert [line for line in lines if "BROKEN" in line] == [f"BROKEN {check}"]
+    assert str(culprit) in output.getvalue()
 
 
 @pytest.fixture
