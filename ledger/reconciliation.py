@@ -11,6 +11,9 @@ CHECKS: dict[str, str] = {
     "every journal transaction sums to zero": """
         SELECT transaction_id, sum(amount) FROM ledger_entry
         GROUP BY transaction_id HAVING sum(amount) <> 0""",
+    "every journal entry belongs to an event": """
+        SELECT en.id, en.transaction_id, en.account_id, en.type, en.amount FROM ledger_entry en
+        WHERE NOT EXISTS (SELECT FROM transfers_event ev WHERE ev.event_id = en.transaction_id)""",
     "every balance equals the sum of its entries and the last balance_after": """
         SELECT a.id, a.balance, coalesce(e.total, 0), last.balance_after
         FROM accounts_account a

@@ -22,6 +22,7 @@ from transfers.domain.model import Caller, EventType, Movement
 from transfers.domain.money import Currency
 from transfers.models import Event
 
+ENTRIES_OF_NO_EVENT = "every journal entry belongs to an event"
 SETTLEMENT_BALANCE = "settlement balances stay 0 (their position is the sum of their entries)"
 
 
@@ -69,6 +70,24 @@ def ledger() -> SmallLedger:
     return SmallLedger(sender, receiver, bystander, deposit, transfer, pending)
 
 
+def _move_money_without_an_event(ledger: SmallLedger) -> uuid.UUID:
+    """500 from the sender to the bystander: balanced entries, balances to match, and no event."""
+    journal_transaction = uuid.uuid4()
+    sender_balance = Account.objects.get(id=ledger.sender).balance - 500
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_entry"
+            " (transaction_id, account_id, type, amount, balance_after, counterparty_id, created_at)"
+            " VALUES (%s, %s, 'transfer_out', -500, %s, %s, now()),"
+            " (%s, %s, 'transfer_in', 500, 500, %s, now())",
+            [journal_transaction, ledger.sender, sender_balance, ledger.bystander,
+             journal_transaction, ledger.bystander, ledger.sender],
+        )  # fmt: skip
+    Account.objects.filter(id=ledger.sender).update(balance=sender_balance)
+    Account.objects.filter(id=ledger.bystander).update(balance=500)
+    return journal_transaction
+
+
 def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
     settlement = Account.objects.get(kind="settlement", currency="KRW")
     Account.objects.filter(id=settlement.id).update(balance=9000)
@@ -76,6 +95,7 @@ def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
 
 
 FAULTS = [
+    pytest.param(_move_money_without_an_event, ENTRIES_OF_NO_EVENT, id="entries-of-no-event"),
     pytest.param(_write_the_settlement_balance, SETTLEMENT_BALANCE, id="settlement-balance-written"),
 ]
 
