@@ -36,11 +36,29 @@ CHECKS: dict[str, str] = {
         SELECT coalesce(b.currency, f.currency), b.total, f.total
         FROM balances b FULL JOIN flows f ON f.currency = b.currency
         WHERE coalesce(b.total, 0) <> coalesce(f.total, 0)""",
-    "completed events have two entries, others none": """
-        SELECT ev.event_id, ev.status, count(en.id)
-        FROM transfers_event ev LEFT JOIN ledger_entry en ON en.transaction_id = ev.event_id
-        GROUP BY ev.event_id, ev.status
-        HAVING count(en.id) <> CASE ev.status WHEN 'completed' THEN 2 ELSE 0 END""",
+    # The postings of transfers.domain.model._postings: the source account's (the deposit, withdrawal
+    # or transfer_out) and the other side's (settlement, or the receiver's transfer_in), each on an
+    # account of the event's currency.
+    "each completed event has exactly the two postings its type implies, others none": """
+        SELECT * FROM (
+            SELECT ev.event_id, ev.type, ev.status, count(en.id) AS entries,
+                   count(*) FILTER (WHERE en.account_id = ev.account_id
+                       AND en.type = CASE ev.type WHEN 'transfer' THEN 'transfer_out' ELSE ev.type END
+                       AND en.amount = CASE ev.type WHEN 'deposit' THEN ev.amount ELSE -ev.amount END
+                       AND en.counterparty_id IS NOT DISTINCT FROM ev.counterparty_id
+                       AND a.currency = ev.currency) AS source_postings,
+                   count(*) FILTER (WHERE en.account_id = coalesce(ev.counterparty_id, s.id)
+                       AND en.type = CASE ev.type WHEN 'transfer' THEN 'transfer_in' ELSE 'settlement' END
+                       AND en.amount = CASE ev.type WHEN 'deposit' THEN -ev.amount ELSE ev.amount END
+                       AND en.counterparty_id = ev.account_id
+                       AND a.currency = ev.currency) AS other_postings
+            FROM transfers_event ev
+            LEFT JOIN accounts_account s ON s.kind = 'settlement' AND s.currency = ev.currency
+            LEFT JOIN ledger_entry en ON en.transaction_id = ev.event_id
+            LEFT JOIN accounts_account a ON a.id = en.account_id
+            GROUP BY ev.seq) per_event
+        WHERE entries <> CASE status WHEN 'completed' THEN 2 ELSE 0 END
+           OR status = 'completed' AND (source_postings <> 1 OR other_postings <> 1)""",
     "limit usage matches the events of each day": """
         WITH expected AS (
             SELECT account_id, business_date,

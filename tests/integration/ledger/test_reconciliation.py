@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from transfers.domain.money import Currency
 from transfers.models import Event
 
 ENTRIES_OF_NO_EVENT = "every journal entry belongs to an event"
+POSTINGS = "each completed event has exactly the two postings its type implies, others none"
 SETTLEMENT_BALANCE = "settlement balances stay 0 (their position is the sum of their entries)"
 
 
@@ -70,6 +72,17 @@ def ledger() -> SmallLedger:
     return SmallLedger(sender, receiver, bystander, deposit, transfer, pending)
 
 
+@contextmanager
+def _journal_open_for_planting() -> Iterator:
+    """Lift the journal's append-only trigger in this transaction, as a hand edit or a faulty worker could."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
 def _move_money_without_an_event(ledger: SmallLedger) -> uuid.UUID:
     """500 from the sender to the bystander: balanced entries, balances to match, and no event."""
     journal_transaction = uuid.uuid4()
@@ -88,6 +101,38 @@ def _move_money_without_an_event(ledger: SmallLedger) -> uuid.UUID:
     return journal_transaction
 
 
+def _credit_the_transfer_to_another_account(ledger: SmallLedger) -> uuid.UUID:
+    """The transfer's 3,000 credited to the bystander, not its to_account; balances follow the journal."""
+    with _journal_open_for_planting() as cursor:
+        cursor.execute(
+            "UPDATE ledger_entry SET account_id = %s WHERE transaction_id = %s AND type = 'transfer_in'",
+            [ledger.bystander, ledger.transfer],
+        )
+    Account.objects.filter(id=ledger.receiver).update(balance=0)
+    Account.objects.filter(id=ledger.bystander).update(balance=3000)
+    return ledger.transfer
+
+
+def _journal_the_deposit_as_a_withdrawal(ledger: SmallLedger) -> uuid.UUID:
+    with _journal_open_for_planting() as cursor:
+        cursor.execute(
+            "UPDATE ledger_entry SET type = 'withdrawal' WHERE transaction_id = %s AND type = 'deposit'",
+            [ledger.deposit],
+        )
+    return ledger.deposit
+
+
+def _settle_the_deposit_in_another_currency(ledger: SmallLedger) -> uuid.UUID:
+    """The KRW deposit's other side posted on the USD settlement account."""
+    usd_settlement = Account.objects.get(kind="settlement", currency="USD").id
+    with _journal_open_for_planting() as cursor:
+        cursor.execute(
+            "UPDATE ledger_entry SET account_id = %s WHERE transaction_id = %s AND type = 'settlement'",
+            [usd_settlement, ledger.deposit],
+        )
+    return ledger.deposit
+
+
 def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
     settlement = Account.objects.get(kind="settlement", currency="KRW")
     Account.objects.filter(id=settlement.id).update(balance=9000)
@@ -96,6 +141,9 @@ def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
 
 FAULTS = [
     pytest.param(_move_money_without_an_event, ENTRIES_OF_NO_EVENT, id="entries-of-no-event"),
+    pytest.param(_credit_the_transfer_to_another_account, POSTINGS, id="transfer-credited-elsewhere"),
+    pytest.param(_journal_the_deposit_as_a_withdrawal, POSTINGS, id="deposit-journaled-as-withdrawal"),
+    pytest.param(_settle_the_deposit_in_another_currency, POSTINGS, id="deposit-settled-in-usd"),
     pytest.param(_write_the_settlement_balance, SETTLEMENT_BALANCE, id="settlement-balance-written"),
 ]
 
