@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-# Each check selects the rows that break it; an empty result means the invariant holds.
+PENDING_OLDER_THAN = dt.timedelta(hours=1)
+
+# Each check is one query selecting the rows that break it; an empty result means the invariant holds.
 CHECKS: dict[str, str] = {
     "every journal transaction sums to zero": """
         SELECT transaction_id, sum(amount) FROM ledger_entry
@@ -59,6 +62,11 @@ CHECKS: dict[str, str] = {
             GROUP BY ev.seq) per_event
         WHERE entries <> CASE status WHEN 'completed' THEN 2 ELSE 0 END
            OR status = 'completed' AND (source_postings <> 1 OR other_postings <> 1)""",
+    "no event stays pending longer than allowed": """
+        SELECT event_id, type, account_id, created_at, date_trunc('second', now() - created_at)
+        FROM transfers_event
+        WHERE status = 'pending' AND created_at < now() - %(pending_older_than)s
+        ORDER BY seq""",
     "limit usage matches the events of each day": """
         WITH expected AS (
             SELECT account_id, business_date,
@@ -85,15 +93,21 @@ class Finding:
     rows: list[tuple]
 
 
-def reconcile(sample: int = 10) -> list[Finding]:
-    """Run every check; return the broken ones with up to `sample` offending rows each."""
+def reconcile(sample: int = 10, *, pending_older_than: dt.timedelta = PENDING_OLDER_THAN) -> list[Finding]:
+    """Run every check; return the broken ones with up to `sample` offending rows each.
+
+    An event still pending `pending_older_than` after it was accepted counts as stuck.
+    """
     findings = []
     with transaction.atomic(), connection.cursor() as cursor:
         # A session's statement_timeout guards requests; checking a long history may take longer.
         # (Inside a caller's transaction, this lasts until that transaction ends.)
         cursor.execute("SET LOCAL statement_timeout = 0")
         for name, sql in CHECKS.items():
-            cursor.execute(f"SELECT * FROM ({sql}) broken LIMIT %s", [sample])
+            cursor.execute(
+                f"SELECT * FROM ({sql}) broken LIMIT %(sample)s",
+                {"sample": sample, "pending_older_than": pending_older_than},
+            )
             rows = cursor.fetchall()
             if rows:
                 findings.append(Finding(name, rows))

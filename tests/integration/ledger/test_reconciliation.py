@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account
 from config import bootstrap
@@ -25,6 +27,7 @@ from transfers.models import Event
 
 ENTRIES_OF_NO_EVENT = "every journal entry belongs to an event"
 POSTINGS = "each completed event has exactly the two postings its type implies, others none"
+PENDING_TOO_LONG = "no event stays pending longer than allowed"
 SETTLEMENT_BALANCE = "settlement balances stay 0 (their position is the sum of their entries)"
 
 
@@ -133,6 +136,11 @@ def _settle_the_deposit_in_another_currency(ledger: SmallLedger) -> uuid.UUID:
     return ledger.deposit
 
 
+def _leave_an_event_pending_for_two_hours(ledger: SmallLedger) -> uuid.UUID:
+    Event.objects.filter(event_id=ledger.pending).update(created_at=timezone.now() - dt.timedelta(hours=2))
+    return ledger.pending
+
+
 def _write_the_settlement_balance(ledger: SmallLedger) -> uuid.UUID:
     settlement = Account.objects.get(kind="settlement", currency="KRW")
     Account.objects.filter(id=settlement.id).update(balance=9000)
@@ -144,6 +152,7 @@ FAULTS = [
     pytest.param(_credit_the_transfer_to_another_account, POSTINGS, id="transfer-credited-elsewhere"),
     pytest.param(_journal_the_deposit_as_a_withdrawal, POSTINGS, id="deposit-journaled-as-withdrawal"),
     pytest.param(_settle_the_deposit_in_another_currency, POSTINGS, id="deposit-settled-in-usd"),
+    pytest.param(_leave_an_event_pending_for_two_hours, PENDING_TOO_LONG, id="pending-for-two-hours"),
     pytest.param(_write_the_settlement_balance, SETTLEMENT_BALANCE, id="settlement-balance-written"),
 ]
 
@@ -176,6 +185,18 @@ def test_the_reconcile_command_reports_the_planted_fault_and_exits_1(
     lines = output.getvalue().splitlines()
     assert [line for line in lines if "BROKEN" in line] == [f"BROKEN {check}"]
     assert str(culprit) in output.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_event_pending_for_less_than_the_age_asked_for_is_not_stuck(ledger: SmallLedger):
+    _leave_an_event_pending_for_two_hours(ledger)
+    output = io.StringIO()
+
+    call_command("reconcile", "--pending-older-than", "10800", stdout=output)
+
+    assert reconcile(pending_older_than=dt.timedelta(hours=3)) == []
+    assert "BROKEN" not in output.getvalue()
+    assert f"ok     {PENDING_TOO_LONG}" in output.getvalue()
 
 
 @pytest.fixture
