@@ -41,7 +41,9 @@ from ledger.reconciliation import reconcile  # noqa: E402
 from tests.support.oidc_issuer import LoopbackIssuer  # noqa: E402
 from transfers.models import Event  # noqa: E402
 
-RESULTS = system.ROOT / "bench" / "results"
+# A run writes to bench/runs/ (not tracked); --publish also writes the figures the README shows.
+RUNS = system.ROOT / "bench" / "runs"
+PUBLISHED = system.ROOT / "bench" / "results"
 LEVELS = (8, 16, 32, 64)
 PORT = 8099
 
@@ -52,6 +54,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="Length of each load step.")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--accounts-per-user", type=int, default=5)
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="Also write bench/results/latest.* (the README's figures); commit those on their own.",
+    )
     args = parser.parse_args()
 
     logs = Path(tempfile.mkdtemp(prefix="remit-bench-"))
@@ -71,7 +78,7 @@ def main() -> None:
         report["runs"][str(shards)] = _run(shards, env, issuer, logs, args, report)
         print(json.dumps(report["runs"][str(shards)], indent=2), flush=True)
     issuer.stop()
-    _write(report)
+    _write(report, publish=args.publish)
 
 
 def _run(shards: int, env: dict, issuer: LoopbackIssuer, logs: Path, args, report: dict) -> dict:
@@ -364,14 +371,17 @@ def _machine() -> dict:
     return {"cores": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
 
 
-def _write(report: dict) -> None:
+def _write(report: dict, *, publish: bool) -> None:
     from bench.report import chart, table
 
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(table(report))
-    chart(report, RESULTS / "latest.png")
+    run = RUNS / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for folder in (run, PUBLISHED) if publish else (run,):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+        (folder / "latest.md").write_text(table(report))
+        chart(report, folder / "latest.png")
     print(table(report))
+    print(f"written to {run}" + (f" and {PUBLISHED}" if publish else ""))
 
 
 if __name__ == "__main__":
