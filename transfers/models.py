@@ -54,6 +54,8 @@ class Event(models.Model):
             models.Index(
                 fields=["account", "seq"], condition=Q(status="pending"), name="event_pending_by_account"
             ),
+            # Admission control's oldest pending event, in a few index entries at any backlog.
+            models.Index(fields=["seq"], condition=Q(status="pending"), name="event_pending_oldest"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="event_amount_positive"),

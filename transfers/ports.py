@@ -49,6 +49,18 @@ class LimitCache(Protocol):
     def forget(self, keys: Iterable[LimitKey]) -> None: ...
 
 
+class Backlog(Protocol):
+    """How far behind the worker is, as admission control sees it; answered from memory."""
+
+    def oldest_pending_at(self) -> dt.datetime | None:
+        """When the oldest event the worker has yet to apply was accepted; None if none waits.
+
+        Events held behind a parked account do not count: they wait for an operator, not for the
+        worker. The answer may be up to a second old.
+        """
+        ...
+
+
 class AcceptanceStore(Protocol):
     """The API side's durable state: accounts, limit usage and accepted events."""
 
