@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 from django.conf import settings
 
 from transfers.adapters.acceptance_store import DjangoAcceptanceStore
+from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
@@ -30,3 +32,12 @@ def limit_cache() -> RedisLimitCache:
 @cache
 def clock() -> SystemClock:
     return SystemClock(settings.TIME_ZONE)
+
+
+@cache
+def backlog() -> DjangoBacklog:
+    return DjangoBacklog()
+
+
+def max_accept_lag() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.ACCEPT_MAX_LAG_SECONDS)

@@ -42,10 +42,13 @@ def boolean(name: str, default: bool | None = None) -> bool:
     return _read(name, _env.bool)
 
 
-def integer(name: str, default: int) -> int:
+def integer(name: str, default: int, *, minimum: int | None = None) -> int:
     if name not in os.environ:
         return default
-    return _read(name, _env.int)
+    value = _read(name, _env.int)
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(name, f"must be at least {minimum}, got {value}")
+    return value
 
 
 def url(name: str, schemes: tuple[str, ...]) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
+import math
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -25,6 +27,7 @@ from transfers.domain.model import (
 from transfers.domain.money import Currency, to_minor
 from transfers.ports import (
     AcceptanceStore,
+    Backlog,
     BatchFailed,
     Clock,
     EventFailed,
@@ -82,14 +85,18 @@ def accept_movement(
     store: AcceptanceStore,
     cache: LimitCache,
     clock: Clock,
+    backlog: Backlog,
+    max_lag: dt.timedelta,
 ) -> Acceptance:
     """Check and durably accept a deposit, withdrawal or transfer; no balance changes here.
 
-    Raises NotFound, Forbidden, SameAccount, CurrencyMismatch, AccountClosed,
-    DailyLimitExceeded, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed (more
-    fraction digits than the currency has); a failure of the store itself propagates, and
-    nothing was accepted (the API answers 503).
+    Raises Overloaded, before anything else, while the oldest event the worker has yet to apply
+    was accepted more than `max_lag` ago. Raises NotFound, Forbidden, SameAccount,
+    CurrencyMismatch, AccountClosed, DailyLimitExceeded, IdempotencyInProgress,
+    IdempotencyKeyReused, ValidationFailed (more fraction digits than the currency has); a failure
+    of the store itself propagates, and nothing was accepted (the API answers 503).
     """
+    _refuse_if_overloaded(backlog, clock, max_lag)
     if movement.counterparty_id == movement.account_id:
         raise errors.SameAccount()
     # A key, its event and its record commit together; without one, add_event is atomic by itself.
@@ -125,6 +132,19 @@ def accept_movement(
     # The cache is not refreshed here: the pending amount just reserved matters only to the check
     # above, which PostgreSQL confirms anyway; the worker refreshes the entry once it applies.
     return Acceptance(event.id, event=event)
+
+
+def _refuse_if_overloaded(backlog: Backlog, clock: Clock, max_lag: dt.timedelta) -> None:
+    oldest = backlog.oldest_pending_at()
+    if oldest is None:
+        return
+    past_bound = (clock.now() - oldest - max_lag).total_seconds()
+    if past_bound > 0:
+        # Past the bound by s seconds, the worker has s seconds of acceptances to apply: one at
+        # least as fast as the API is done within s. Capped at the bound, so that clients come
+        # back soon after a stopped worker runs again.
+        retry_after = min(max(math.ceil(past_bound), 1), math.ceil(max_lag.total_seconds()))
+        raise errors.Overloaded(retry_after=retry_after)
 
 
 def _check_daily_limit(

@@ -92,6 +92,8 @@ CACHES = {
 RABBITMQ_URL = env.url("RABBITMQ_URL", ("amqp", "amqps"))
 # Events are spread over this many queues by account; see README "Sharding".
 ACCOUNT_EVENT_SHARDS = env.integer("ACCOUNT_EVENT_SHARDS", 1)
+# Movements are refused (429 overloaded) while the oldest pending event is older than this.
+ACCEPT_MAX_LAG_SECONDS = env.integer("ACCEPT_MAX_LAG_SECONDS", 30, minimum=1)
 
 AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
 LOGIN_REDIRECT_URL = "/admin/"

@@ -24,6 +24,7 @@ STATUS_OF = {
     errors.AccountNotEmpty: 422,
     errors.AccountClosed: 422,
     errors.DailyLimitExceeded: 422,
+    errors.Overloaded: 429,
     errors.ServiceUnavailable: 503,
 }
 
@@ -51,7 +52,10 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every expected failure gets the contract's status and code."""
     if isinstance(exc, errors.RemitError):
         fields = getattr(exc, "fields", None)
-        return Response(error_body(exc.code, exc.message, fields), status=STATUS_OF[type(exc)])
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.Overloaded) else None
+        return Response(
+            error_body(exc.code, exc.message, fields), status=STATUS_OF[type(exc)], headers=headers
+        )
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(

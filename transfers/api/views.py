@@ -86,6 +86,8 @@ def _accept(request, movement: Movement) -> Response:
         store=bootstrap.acceptance_store(),
         cache=bootstrap.limit_cache(),
         clock=bootstrap.clock(),
+        backlog=bootstrap.backlog(),
+        max_lag=bootstrap.max_accept_lag(),
     )
     event = _as_row(acceptance.event) if acceptance.event else Event.objects.get(event_id=acceptance.event_id)
     location = f"/api/v1/events/{acceptance.event_id}"

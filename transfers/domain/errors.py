@@ -67,6 +67,15 @@ class ServiceUnavailable(RemitError):
     message = "The service cannot take this request now; nothing was changed. Retry later."
 
 
+class Overloaded(RemitError):
+    code = "overloaded"
+    message = "The service is behind with the movements it has accepted; retry after the time given."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class Rejection(RemitError):
     """A reason an event may be refused: by the API at once, or by the worker when it applies it."""
 

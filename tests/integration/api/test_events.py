@@ -6,8 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.integration.api.support import assert_error
+from transfers.models import ParkedAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -179,9 +182,7 @@ def test_an_event_the_worker_rejected_writes_no_entry(alice, apply_pending) -> N
 
 
 @pytest.mark.parametrize("movement", ["deposit", "withdrawal", "transfer"])
-def test_accepting_on_accounts_this_process_has_seen_is_one_statement(
-    alice, bob, movement: str, django_assert_num_queries
-) -> None:
+def test_accepting_on_accounts_this_process_has_seen_is_one_statement(alice, bob, movement: str) -> None:
     account, other = alice.funded_account("KRW", "5000"), bob.open_account("KRW")
     send = {
         "deposit": lambda: alice.deposit(account["id"], "100"),
@@ -190,5 +191,8 @@ def test_accepting_on_accounts_this_process_has_seen_is_one_statement(
     }[movement]
     assert send().status_code == 202  # reads the accounts (and the day's limit usage) once
 
-    with django_assert_num_queries(1):
+    with CaptureQueriesContext(connection) as statements:
         assert send().status_code == 202
+
+    # Admission control's read of the backlog, at most once a second per process, aside.
+    assert len([s for s in statements if ParkedAccount._meta.db_table not in s["sql"]]) == 1

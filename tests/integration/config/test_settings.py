@@ -21,9 +21,9 @@ COMPLETE = {
 }
 
 
-def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
+def _start(env: dict[str, str], then: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", f"import django; django.setup(); {then}"],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
         capture_output=True,
@@ -48,7 +48,13 @@ def test_a_missing_variable_stops_start_up_naming_it(name):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DATABASE_URL", "mysql://db/remit"), ("OIDC_ISSUER", "not a url"), ("TIME_ZONE", "Mars/Olympus")],
+    [
+        ("DATABASE_URL", "mysql://db/remit"),
+        ("OIDC_ISSUER", "not a url"),
+        ("TIME_ZONE", "Mars/Olympus"),
+        ("ACCEPT_MAX_LAG_SECONDS", "thirty"),
+        ("ACCEPT_MAX_LAG_SECONDS", "0"),
+    ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(name, value):
     result = _start({**COMPLETE, name: value})
@@ -56,3 +62,10 @@ def test_a_malformed_variable_stops_start_up_naming_it(name, value):
     assert result.returncode != 0
     assert result.stderr.strip().startswith(f"remit: configuration error: {name} ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_admission_control_allows_30_seconds_of_lag_unless_configured():
+    show = "from django.conf import settings; print(settings.ACCEPT_MAX_LAG_SECONDS)"
+
+    assert _start(COMPLETE, show).stdout.strip() == "30"
+    assert _start({**COMPLETE, "ACCEPT_MAX_LAG_SECONDS": "5"}, show).stdout.strip() == "5"

@@ -63,6 +63,8 @@ def ledger() -> SmallLedger:
             store=store,
             cache=cache,
             clock=bootstrap.clock(),
+            backlog=bootstrap.backlog(),
+            max_lag=bootstrap.max_accept_lag(),
         ).event_id
 
     deposit = accept(EventType.DEPOSIT, sender, "10000")

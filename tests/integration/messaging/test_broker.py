@@ -52,6 +52,8 @@ def _accept_deposit(amount: str = "1000") -> uuid.UUID:
         store=store,
         cache=bootstrap.limit_cache(),
         clock=bootstrap.clock(),
+        backlog=bootstrap.backlog(),
+        max_lag=bootstrap.max_accept_lag(),
     ).event_id
 
 

@@ -97,6 +97,8 @@ def _accept(caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str,
         store=bootstrap.acceptance_store(),
         cache=bootstrap.limit_cache(),
         clock=bootstrap.clock(),
+        backlog=bootstrap.backlog(),
+        max_lag=bootstrap.max_accept_lag(),
     ).event_id
 
 

@@ -54,6 +54,8 @@ def _accept(
         store=bootstrap.acceptance_store(),
         cache=bootstrap.limit_cache(),
         clock=clock or bootstrap.clock(),
+        backlog=bootstrap.backlog(),
+        max_lag=bootstrap.max_accept_lag(),
     ).event_id
 
 

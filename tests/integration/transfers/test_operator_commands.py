@@ -81,6 +81,8 @@ def owner_with_deposit():
             store=store,
             cache=cache,
             clock=bootstrap.clock(),
+            backlog=bootstrap.backlog(),
+            max_lag=bootstrap.max_accept_lag(),
         ).event_id
 
     completed = deposit()

@@ -48,6 +48,16 @@ class FakeLimitCache:
             self.entries.pop(key, None)
 
 
+class FakeBacklog:
+    """A backlog whose oldest pending event the test sets; None: nothing waits."""
+
+    def __init__(self, oldest_pending_at: dt.datetime | None = None) -> None:
+        self.oldest = oldest_pending_at
+
+    def oldest_pending_at(self) -> dt.datetime | None:
+        return self.oldest
+
+
 class FakeAcceptanceStore:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Account] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
 import pytest
 
-from tests.unit.transfers.fakes import FakeAcceptanceStore, FakeClock, FakeLimitCache
+from tests.unit.transfers.fakes import FakeAcceptanceStore, FakeBacklog, FakeClock, FakeLimitCache
 from transfers import services
 from transfers.domain import errors
 from transfers.domain.model import Caller, EventType, IdempotencyKey, LimitUsage, Movement
@@ -29,7 +30,14 @@ def cache() -> FakeLimitCache:
 def _accept(store, cache, caller, movement, key: str | None = None):
     idempotency = IdempotencyKey(caller.user_id, "POST /x", key) if key else None
     return services.accept_movement(
-        caller=caller, movement=movement, idempotency=idempotency, store=store, cache=cache, clock=FakeClock()
+        caller=caller,
+        movement=movement,
+        idempotency=idempotency,
+        store=store,
+        cache=cache,
+        clock=FakeClock(),
+        backlog=FakeBacklog(),
+        max_lag=dt.timedelta(seconds=30),
     )
 
 

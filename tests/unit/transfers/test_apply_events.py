@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.unit.transfers.fakes import (
     FakeAcceptanceStore,
+    FakeBacklog,
     FakeClock,
     FakeDatabaseUnavailable,
     FakeLedgerStore,
@@ -44,6 +46,8 @@ def _accept(accepted, kind: EventType, account_id: uuid.UUID, amount: int, to: u
         store=accepted,
         cache=FakeLimitCache(),
         clock=FakeClock(),
+        backlog=FakeBacklog(),
+        max_lag=dt.timedelta(seconds=30),
     ).event_id
 
 

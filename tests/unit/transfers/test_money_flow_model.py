@@ -19,6 +19,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from tests.unit.transfers.fakes import (
     FakeAcceptanceStore,
+    FakeBacklog,
     FakeClock,
     FakeDatabaseUnavailable,
     FakeLedgerStore,
@@ -141,6 +142,8 @@ class MoneyFlow(RuleBasedStateMachine):
                 store=self.accepted,
                 cache=self.cache,
                 clock=self.clock,
+                backlog=FakeBacklog(),
+                max_lag=dt.timedelta(seconds=30),
             )
         except (*REFUSALS_AT_ACCEPTANCE, errors.IdempotencyKeyReused):
             return
