@@ -36,8 +36,10 @@ class _Link:
         self.server = server
         self.to_server = bytearray()
         self.to_client = bytearray()
-        # The server's next answer is thrown away and both sides closed.
+        # The server's next answer is thrown away and both sides closed, or left open and silent.
         self.dropping = False
+        self.hangs_after_drop = False
+        self.silent = False
 
     def close(self) -> None:
         for sock in (self.client, self.server):
@@ -51,11 +53,13 @@ class TcpProxy:
 
     `drop_replies(p)`: each chunk a client sends is forwarded, and with probability p the server's
     answer to it is thrown away and the connection closed on both sides: the reply to a statement
-    is lost after the server ran it. `blackhole()`: nothing is relayed either way and every socket
-    stays open, as with a peer that vanished (new connections are accepted and hang the same way);
-    `heal()` resumes relaying what was held. `cut()`: every current connection is closed at once.
-    `refuse_connections()`: a new connection is closed as soon as it is accepted, as if nothing
-    listened behind the proxy. `counters` counts connections and faults, for tests and summaries.
+    is lost after the server ran it. With `hang=True` the connection stays open and silent instead,
+    as when the peer vanished after the request went out. `blackhole()`: nothing is relayed either
+    way and every socket stays open, as with a peer that vanished (new connections are accepted and
+    hang the same way); `heal()` resumes relaying what was held. `cut()`: every current connection
+    is closed at once. `refuse_connections()`: a new connection is closed as soon as it is
+    accepted, as if nothing listened behind the proxy. `counters` counts connections and faults,
+    for tests and summaries.
     """
 
     def __init__(self, target_host: str, target_port: int, *, seed: int | None = None) -> None:
@@ -72,6 +76,7 @@ class TcpProxy:
         self._random = random.Random(seed)
         self._drop_probability = 0.0
         self._drop_containing: bytes | None = None
+        self._drop_hangs = False
         self._blackholed = False
         self._refusing = False
         self._links: list[_Link] = []
@@ -110,16 +115,20 @@ class TcpProxy:
         self._wake_reader.close()
         self._wake_writer.close()
 
-    def drop_replies(self, probability: float, *, containing: bytes | None = None) -> None:
+    def drop_replies(
+        self, probability: float, *, containing: bytes | None = None, hang: bool = False
+    ) -> None:
         """From now on, lose the server's answer to a client's chunk with this probability.
 
         With `containing`, only chunks holding those bytes are candidates (for example b"COMMIT";
-        the connection must not use TLS for that).
+        the connection must not use TLS for that). With `hang`, the connection is then left open
+        and relays nothing more, rather than closed.
         """
 
         def switch() -> None:
             self._drop_probability = probability
             self._drop_containing = containing
+            self._drop_hangs = hang
 
         self._call(switch)
 
@@ -142,6 +151,7 @@ class TcpProxy:
         def plain() -> None:
             self._drop_probability = 0.0
             self._drop_containing = None
+            self._drop_hangs = False
             self._blackholed = False
             self._refusing = False
 
@@ -186,6 +196,8 @@ class TcpProxy:
         if self._blackholed:
             return readers, writers
         for link in self._links:
+            if link.silent:
+                continue
             # A side is read only once what it sent before has been passed on (back-pressure).
             if not link.to_server:
                 readers.append(link.client)
@@ -253,11 +265,15 @@ class TcpProxy:
             link.to_server += chunk
             if self._drops(chunk):
                 link.dropping = True
+                link.hangs_after_drop = self._drop_hangs
         elif link.dropping:
             self.counters["dropped_replies"] += 1
             if self.on_drop is not None:
                 self.on_drop()
-            self._close(link)
+            if link.hangs_after_drop:
+                link.silent = True
+            else:
+                self._close(link)
         else:
             link.to_client += chunk
 

@@ -91,6 +91,17 @@ def test_a_dropped_reply_reaches_the_server_but_not_the_client(proxy: TcpProxy, 
     assert _eventually(lambda: echo.closed_connections == 1), "the server side stays open"
 
 
+def test_a_dropped_reply_can_leave_the_connection_open_and_silent(proxy: TcpProxy, echo: EchoServer):
+    proxy.drop_replies(1.0, hang=True)
+    with _connect(proxy) as client:
+        client.sendall(b"COMMIT")
+        client.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            client.recv(100)
+        assert bytes(echo.received) == b"COMMIT"
+        assert proxy.open_connections == 1
+
+
 def test_only_chunks_holding_the_given_bytes_lose_their_reply(proxy: TcpProxy):
     proxy.drop_replies(1.0, containing=b"COMMIT")
     with _connect(proxy) as client:
