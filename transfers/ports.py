@@ -64,7 +64,14 @@ class Backlog(Protocol):
 class AcceptanceStore(Protocol):
     """The API side's durable state: accounts, limit usage and accepted events."""
 
-    def atomic(self) -> AbstractContextManager[None]: ...
+    def atomic(self) -> AbstractContextManager[None]:
+        """One transaction around the block, committed as the block ends.
+
+        If the block added an event and the connection broke after the COMMIT was sent, the
+        outcome is read back: committed, the block ends as if nothing happened; not committed, the
+        store's error propagates; if it cannot be told, raises OutcomeUnknown with the event's id.
+        """
+        ...
 
     def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
         """The customer accounts among these ids that exist, read in one go.
@@ -98,7 +105,10 @@ class AcceptanceStore(Protocol):
 
         Raises AccountClosed if either account is closed by then. With `reserve_within` (the
         daily limit), first add the amount to the source account's pending money of the event's
-        day; raises DailyLimitExceeded if used + pending would pass the limit.
+        day; raises DailyLimitExceeded if used + pending would pass the limit. Outside `atomic()`,
+        if the connection broke after the statement was sent, the outcome is read back as
+        `atomic()` does: committed, it returns; not committed, the store's error propagates;
+        cannot be told, raises OutcomeUnknown with the event's id.
         """
         ...
 

@@ -93,8 +93,11 @@ def accept_movement(
     Raises Overloaded, before anything else, while the oldest event the worker has yet to apply
     was accepted more than `max_lag` ago. Raises NotFound, Forbidden, SameAccount,
     CurrencyMismatch, AccountClosed, DailyLimitExceeded, IdempotencyInProgress,
-    IdempotencyKeyReused, ValidationFailed (more fraction digits than the currency has); a failure
-    of the store itself propagates, and nothing was accepted (the API answers 503).
+    IdempotencyKeyReused, ValidationFailed (more fraction digits than the currency has),
+    OutcomeUnknown (the commit was sent, the connection broke and whether it committed could not
+    be read back); any other failure of the store itself propagates, and nothing was accepted
+    (the API answers 503). An event whose commit was in doubt and is read back as committed is
+    returned as accepted.
     """
     _refuse_if_overloaded(backlog, clock, max_lag)
     if movement.counterparty_id == movement.account_id:

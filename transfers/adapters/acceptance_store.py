@@ -6,14 +6,15 @@ import datetime as dt
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account as AccountRow
 from messaging.models import OutboxMessage
+from transfers.adapters.commit_outcome import event_committed
 from transfers.domain import errors
 from transfers.domain.model import (
     AcceptedEvent,
@@ -118,11 +119,37 @@ class KnownAccounts:
 
 
 class DjangoAcceptanceStore:
+    """Accepting is in doubt when the connection breaks after the commit was sent (the autocommit
+    accepting statement, or the COMMIT of `atomic()`): the outcome is then read back on a new
+    connection. Any other error means nothing was committed.
+    """
+
     def __init__(self) -> None:
         self._accounts = KnownAccounts()
+        # The event the current thread's transaction accepted, and the session it went to.
+        self._accepted = threading.local()
 
-    def atomic(self) -> AbstractContextManager[None]:
-        return transaction.atomic()
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        if connection.in_atomic_block:  # not ours to commit
+            with transaction.atomic():
+                yield
+            return
+        self._accepted.event = None
+        session = None
+        try:
+            with transaction.atomic():
+                yield
+                session = connection.connection  # the COMMIT goes out on it as the block ends
+        except DatabaseError:
+            accepted = self._accepted.event
+            if accepted is None or session is None or not session.closed:
+                raise
+            event_id, session_pid = accepted
+            if not event_committed(event_id, lost_session_pid=session_pid):
+                raise
+        finally:
+            self._accepted.event = None
 
     def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
         """Possibly from KnownAccounts: an account closed since may still show as active."""
@@ -204,29 +231,42 @@ class DjangoAcceptanceStore:
             amount=event.amount,
             currency=event.currency.code,
         )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _ACCEPT,
-                {
-                    "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
-                    "id": event.id,
-                    "type": movement.type.value,
-                    "account": movement.account_id,
-                    "counterparty": movement.counterparty_id,
-                    "amount": event.amount,
-                    "currency": event.currency.code,
-                    "reference": movement.reference,
-                    "memo": movement.memo,
-                    "day": event.business_date,
-                    "user": event.requested_by,
-                    "now": event.accepted_at,
-                    "reserve": reserve_within is not None,
-                    "limit": reserve_within or 0,
-                    "shard_key": outbox.shard_key,
-                    "body": outbox.body,
-                },
-            )
-            active, inserted, _ = cursor.fetchone()
+        session = None
+        try:
+            with connection.cursor() as cursor:
+                session = connection.connection
+                session_pid = session.info.backend_pid
+                cursor.execute(
+                    _ACCEPT,
+                    {
+                        "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
+                        "id": event.id,
+                        "type": movement.type.value,
+                        "account": movement.account_id,
+                        "counterparty": movement.counterparty_id,
+                        "amount": event.amount,
+                        "currency": event.currency.code,
+                        "reference": movement.reference,
+                        "memo": movement.memo,
+                        "day": event.business_date,
+                        "user": event.requested_by,
+                        "now": event.accepted_at,
+                        "reserve": reserve_within is not None,
+                        "limit": reserve_within or 0,
+                        "shard_key": outbox.shard_key,
+                        "body": outbox.body,
+                    },
+                )
+                active, inserted, _ = cursor.fetchone()
+        except DatabaseError:
+            if connection.in_atomic_block or session is None or not session.closed:
+                raise
+            connection.close()  # broken: this thread's next query connects again
+            if not event_committed(event.id, lost_session_pid=session_pid):
+                raise
+            active, inserted = True, 1
+        if connection.in_atomic_block:
+            self._accepted.event = (event.id, session_pid)
         if not active:
             self._accounts.forget(movement.account_id, movement.counterparty_id)
             raise errors.AccountClosed()

@@ -26,6 +26,7 @@ STATUS_OF = {
     errors.DailyLimitExceeded: 422,
     errors.Overloaded: 429,
     errors.ServiceUnavailable: 503,
+    errors.OutcomeUnknown: 503,
 }
 
 _DRF_CODES = {
@@ -50,6 +51,11 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 def handle_exception(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every expected failure gets the contract's status and code."""
+    if isinstance(exc, errors.OutcomeUnknown):
+        body = error_body(exc.code, exc.message)
+        body["error"]["event_id"] = str(exc.event_id)
+        location = f"/api/v1/events/{exc.event_id}"
+        return Response(body, status=STATUS_OF[type(exc)], headers={"Location": location})
     if isinstance(exc, errors.RemitError):
         fields = getattr(exc, "fields", None)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.Overloaded) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 
 class RemitError(Exception):
     """A failure the contract names; `code` is stable and public."""
@@ -74,6 +76,21 @@ class Overloaded(RemitError):
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(RemitError):
+    """The commit of an event was sent and the connection broke; whether it committed cannot be told."""
+
+    code = "outcome_unknown"
+    message = (
+        "The database connection broke after this request was sent to be committed, and whether it was"
+        " could not be told. Read the event at Location (404 until it exists, if it ever does), or send"
+        " the request again with the same Idempotency-Key, never without one."
+    )
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        super().__init__()
+        self.event_id = event_id
 
 
 class Rejection(RemitError):

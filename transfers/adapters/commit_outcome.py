@@ -1,0 +1,112 @@
+"""Reads back, on a new connection, whether an event committed when its commit's reply was lost."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from types import TracebackType
+
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from transfers.domain import errors
+from transfers.models import Event
+
+log = logging.getLogger(__name__)
+
+READ_BACK_SECONDS = 3.0
+_CONNECT_TIMEOUT_SECONDS = 2  # libpq's shortest
+_PAUSE_SECONDS = 0.2
+_END_WAIT_MS = 1000
+
+# First end the session that sent the commit and wait until it is gone: while it lives, a COMMIT
+# still on its way to it could land after the read. No row: it is gone already. Database and role
+# narrow the pid down, in case a new session got it meanwhile.
+_END_LOST_SESSION = """
+SELECT pg_terminate_backend(pid, %s) FROM pg_stat_activity
+WHERE pid = %s AND datname = current_database() AND usename = current_user
+"""
+_EVENT_EXISTS = f"SELECT EXISTS (SELECT FROM {Event._meta.db_table} WHERE event_id = %s)"
+
+
+def event_committed(
+    event_id: uuid.UUID,
+    *,
+    lost_session_pid: int,
+    alias: str = DEFAULT_DB_ALIAS,
+    budget_seconds: float = READ_BACK_SECONDS,
+) -> bool:
+    """Whether the event committed, told once the session that sent its commit can no longer commit.
+
+    Tries again for `budget_seconds` (an attempt under way may take up to 2 s more to connect);
+    raises OutcomeUnknown if it cannot tell by then.
+    """
+    deadline = time.monotonic() + budget_seconds
+    failure: Exception | str = "the session that sent the commit is still alive"
+    while True:
+        try:
+            committed = _read_back(event_id, lost_session_pid, alias, deadline)
+        except psycopg.Error as exc:
+            committed, failure = None, exc
+        if committed is not None:
+            outcome = "committed" if committed else "did not"
+            log.warning("the commit of event %s was in doubt; it %s", event_id, outcome)
+            return committed
+        if time.monotonic() + _PAUSE_SECONDS >= deadline:
+            log.error(
+                "whether event %s committed cannot be told (%s); its outcome is unknown", event_id, failure
+            )
+            raise errors.OutcomeUnknown(event_id)
+        time.sleep(_PAUSE_SECONDS)
+
+
+def _read_back(event_id: uuid.UUID, lost_session_pid: int, alias: str, deadline: float) -> bool | None:
+    """Whether the event exists; None while the lost session is still alive."""
+    params = {
+        **connections[alias].get_connection_params(),
+        "connect_timeout": _CONNECT_TIMEOUT_SECONDS,
+        "autocommit": True,
+        "prepare_threshold": None,
+    }
+    with psycopg.connect(**params) as session, _SocketDeadline(session.fileno(), deadline):
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        ended = session.execute(
+            _END_LOST_SESSION, [max(1, min(_END_WAIT_MS, remaining_ms)), lost_session_pid]
+        ).fetchone()
+        if ended is not None and not ended[0]:
+            return None
+        return session.execute(_EVENT_EXISTS, [event_id]).fetchone()[0]
+
+
+class _SocketDeadline:
+    """Shuts a connection's socket down at the deadline: a server that stopped answering cannot hold us."""
+
+    def __init__(self, fileno: int, deadline: float) -> None:
+        self._fileno = fileno
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._shut_down)
+        self._lock = threading.Lock()
+        self._over = False
+
+    def __enter__(self) -> None:
+        self._timer.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Before the connection closes, so the timer never touches a descriptor reused meanwhile.
+        with self._lock:
+            self._over = True
+        self._timer.cancel()
+
+    def _shut_down(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            # A duplicate descriptor: shutting it down ends the connection, closing it leaves psycopg's.
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._fileno)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
