@@ -68,6 +68,8 @@ def _deposit(owner: Caller, store: DjangoAcceptanceStore, account_id: uuid.UUID,
         store=store,
         cache=bootstrap.limit_cache(),
         clock=bootstrap.clock(),
+        backlog=bootstrap.backlog(),
+        max_lag=bootstrap.max_accept_lag(),
     )
 
 
