@@ -12,7 +12,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from transfers.domain import errors
-from transfers.domain.errors import InvalidAmount
 from transfers.domain.model import (
     AcceptedEvent,
     Account,
@@ -61,8 +60,7 @@ def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceSto
     Raises NotFound, Forbidden (ops closing someone else's), AccountNotEmpty.
     """
     with store.atomic():
-        account = _readable(caller, store.accounts(account_id).get(account_id))
-        account.check_movable_by(caller)
+        account = _movable_by(caller, store.accounts(account_id).get(account_id))
         if account.is_closed:
             return account
         return store.close_account(account_id)
@@ -112,8 +110,7 @@ def accept_movement(
                     raise errors.IdempotencyKeyReused()
                 return Acceptance(event_id, replayed=True)
         accounts = store.accounts(*filter(None, (movement.account_id, movement.counterparty_id)))
-        source = _readable(caller, accounts.get(movement.account_id))
-        source.check_movable_by(caller)
+        source = _movable_by(caller, accounts.get(movement.account_id))
         target = _counterparty(movement, source, accounts)
         if source.is_closed or (target is not None and target.is_closed):
             raise errors.AccountClosed()
@@ -121,7 +118,7 @@ def accept_movement(
         event = AcceptedEvent(
             id=uuid.uuid4(),
             movement=movement,
-            amount=_minor_amount(movement, source.currency),
+            amount=to_minor(movement.amount, source.currency),
             currency=source.currency,
             requested_by=caller.user_id,
             business_date=clock.business_date(now),
@@ -164,16 +161,11 @@ def _check_daily_limit(
         raise errors.DailyLimitExceeded()
 
 
-def _minor_amount(movement: Movement, currency: Currency) -> int:
-    try:
-        return to_minor(movement.amount, currency)
-    except InvalidAmount as exc:
-        raise errors.ValidationFailed({"amount": [str(exc)]}) from None
-
-
-def _readable(caller: Caller, account: Account | None) -> Account:
-    if account is None or not account.readable_by(caller):
+def _movable_by(caller: Caller, account: Account | None) -> Account:
+    """The account if the caller may move its money; NotFound if they may not see it, else Forbidden."""
+    if account is None:
         raise errors.NotFound("No such account.")
+    account.check_movable_by(caller)
     return account
 
 

@@ -18,8 +18,6 @@ from config import bootstrap
 from transfers import services
 from transfers.api.fields import AmountField
 from transfers.api.pagination import Pagination
-from transfers.domain import errors
-from transfers.domain.errors import InvalidAmount
 from transfers.domain.money import Currency, format_amount, to_minor
 from transfers.models import LimitUsage
 
@@ -103,10 +101,7 @@ class AccountsView(APIView):
         currency = Currency[body.validated_data["currency"]]
         daily_limit = None
         if "daily_limit" in body.validated_data:
-            try:
-                daily_limit = to_minor(body.validated_data["daily_limit"], currency)
-            except InvalidAmount as exc:
-                raise errors.ValidationFailed({"daily_limit": [str(exc)]}) from None
+            daily_limit = to_minor(body.validated_data["daily_limit"], currency, field="daily_limit")
         account = services.open_account(
             caller=caller_of(request),
             currency=currency,

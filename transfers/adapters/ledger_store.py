@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Account as AccountRow
 from ledger.models import Entry
 from transfers.adapters.acceptance_store import account_from_row
+from transfers.adapters.database_errors import data_refused
 from transfers.domain.model import Account, EventStatus, EventType, LimitUsage, Outcome, PendingEvent
 from transfers.domain.money import Currency
 from transfers.models import Event, ParkedAccount
@@ -101,7 +102,7 @@ class DjangoLedgerStore:
                     with connection.wrap_database_errors, connection.connection.pipeline():
                         batch.write_gathered()
         except DatabaseError as exc:
-            if isolated or not _refused_by_the_database(exc):
+            if isolated or not data_refused(exc):
                 raise
             raise BatchFailed(str(exc)) from exc
 
@@ -149,18 +150,6 @@ class DjangoLedgerStore:
                     defaults={"daily_limit": currency.max_daily_limit},
                 )[0].id
         return ids, {account_id for _, account_id, parked in rows if parked}
-
-
-# SQLSTATE classes of errors caused by the data written: 22 data exception, 23 integrity constraint
-# violation. Every other error (connection, read-only, schema, privilege, disk full, timeouts,
-# serialization) says the database cannot take writes now, whatever the event.
-_REFUSALS_OF_DATA = ("22", "23")
-
-
-def _refused_by_the_database(exc: DatabaseError) -> bool:
-    """A write PostgreSQL refused because of its data, which would be refused again."""
-    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
-    return sqlstate.startswith(_REFUSALS_OF_DATA)
 
 
 class _Batch:
@@ -250,6 +239,6 @@ def _savepoint() -> Iterator[None]:
         with transaction.atomic():
             yield
     except DatabaseError as exc:
-        if not _refused_by_the_database(exc):
+        if not data_refused(exc):
             raise
         raise EventFailed(str(exc)) from exc

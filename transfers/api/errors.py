@@ -9,11 +9,15 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from transfers.adapters.database_errors import database_unavailable
 from transfers.domain import errors
 
 log = logging.getLogger(__name__)
 
+# Looked up along the class hierarchy, so a subclass added later answers as its parent does; an
+# error the contract does not name (a bare RemitError) is the server's fault.
 STATUS_OF = {
+    errors.RemitError: 500,
     errors.ValidationFailed: 400,
     errors.SameAccount: 400,
     errors.CurrencyMismatch: 400,
@@ -22,8 +26,7 @@ STATUS_OF = {
     errors.IdempotencyInProgress: 409,
     errors.IdempotencyKeyReused: 422,
     errors.AccountNotEmpty: 422,
-    errors.AccountClosed: 422,
-    errors.DailyLimitExceeded: 422,
+    errors.Rejection: 422,
     errors.Overloaded: 429,
     errors.ServiceUnavailable: 503,
     errors.OutcomeUnknown: 503,
@@ -49,19 +52,25 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": body}
 
 
+def status_of(exc: errors.RemitError) -> int:
+    return next(STATUS_OF[cls] for cls in type(exc).__mro__ if cls in STATUS_OF)
+
+
 def handle_exception(exc: Exception, context: dict) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: every expected failure gets the contract's status and code."""
-    if isinstance(exc, errors.OutcomeUnknown):
-        body = error_body(exc.code, exc.message)
-        body["error"]["event_id"] = str(exc.event_id)
-        location = f"/api/v1/events/{exc.event_id}"
-        return Response(body, status=STATUS_OF[type(exc)], headers={"Location": location})
+    """DRF's EXCEPTION_HANDLER: every expected failure gets the contract's status and code.
+
+    A database that cannot serve is 503 `service_unavailable` (nothing was committed); any other
+    database error is a bug: None lets Django answer 500 and log the traceback.
+    """
     if isinstance(exc, errors.RemitError):
-        fields = getattr(exc, "fields", None)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.Overloaded) else None
-        return Response(
-            error_body(exc.code, exc.message, fields), status=STATUS_OF[type(exc)], headers=headers
-        )
+        body = error_body(exc.code, exc.message, getattr(exc, "fields", None))
+        headers = {}
+        if isinstance(exc, errors.OutcomeUnknown):
+            body["error"]["event_id"] = str(exc.event_id)
+            headers["Location"] = f"/api/v1/events/{exc.event_id}"
+        if isinstance(exc, errors.Overloaded):
+            headers["Retry-After"] = str(exc.retry_after)
+        return Response(body, status=status_of(exc), headers=headers)
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(
@@ -70,7 +79,7 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    if isinstance(exc, DatabaseError):
+    if isinstance(exc, DatabaseError) and database_unavailable(exc):
         log.error("database unavailable: %s", exc)
         unavailable = errors.ServiceUnavailable()
         return Response(error_body(unavailable.code, unavailable.message), status=503)

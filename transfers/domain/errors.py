@@ -16,10 +16,6 @@ class RemitError(Exception):
         self.message = message or self.message
 
 
-class InvalidAmount(ValueError):
-    """An amount or currency that breaks the contract's Money rules (reported under a field name)."""
-
-
 class ValidationFailed(RemitError):
     code = "validation_error"
     message = "The request is not valid."
@@ -27,6 +23,17 @@ class ValidationFailed(RemitError):
     def __init__(self, fields: dict[str, list[str]]) -> None:
         super().__init__()
         self.fields = fields
+
+
+class InvalidAmount(ValidationFailed):
+    """An amount or currency that breaks the contract's Money rules, reported under its field."""
+
+    def __init__(self, detail: str, *, field: str = "amount") -> None:
+        super().__init__({field: [detail]})
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class SameAccount(RemitError):

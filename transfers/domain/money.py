@@ -38,7 +38,7 @@ class Currency(enum.Enum):
     def of(cls, code: object) -> Currency:
         if isinstance(code, str) and code in cls.__members__:
             return cls[code]
-        raise InvalidAmount(f"unsupported currency; one of {', '.join(cls.__members__)}")
+        raise InvalidAmount(f"unsupported currency; one of {', '.join(cls.__members__)}", field="currency")
 
 
 def parse_decimal(text: object) -> Decimal:
@@ -58,15 +58,16 @@ def parse_decimal(text: object) -> Decimal:
     return value
 
 
-def to_minor(value: Decimal, currency: Currency) -> int:
-    """Minor units of an amount in a currency; raises InvalidAmount past its digits or 10^15 units."""
+def to_minor(value: Decimal, currency: Currency, *, field: str = "amount") -> int:
+    """Minor units of an amount in a currency; raises InvalidAmount (under `field`) past its
+    digits or 10^15 units."""
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > currency.digits:
-        raise InvalidAmount(f"{currency.code} allows at most {currency.digits} fraction digits")
+        raise InvalidAmount(f"{currency.code} allows at most {currency.digits} fraction digits", field=field)
     minor = int(value.scaleb(currency.digits))
     if minor > currency.max_amount:
-        raise InvalidAmount("must be at most 10^15 major units")
+        raise InvalidAmount("must be at most 10^15 major units", field=field)
     return minor
 
 
