@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import pytest
+from django.conf import settings
 
 pytest_plugins = ["tests.support.oidc_fixtures"]
 
@@ -29,3 +30,12 @@ def rabbitmq_vhosts() -> None:
                 check=True,
                 timeout=120,
             )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """This process's own sessions may idle in a transaction: pytest-django keeps one open through
+    each test, which may wait on child processes and servers for longer than production allows.
+    The processes a test starts keep every limit."""
+    options = settings.DATABASES["default"]["OPTIONS"]
+    options["options"] += " -c idle_in_transaction_session_timeout=0"

@@ -60,15 +60,42 @@ TEMPLATES = [
     },
 ]
 
+# Every session's limits (README "Timeouts"). Our statements take milliseconds (a batch of 500
+# events, tens), and our transactions hold row locks for as long: anything far longer is a hang,
+# and ends as an error the API answers 503 and the worker retries. Operators' long commands
+# (migrate, reconcile) lift statement_timeout in their own session.
+POSTGRESQL_SESSION = {
+    "statement_timeout": "5s",
+    "lock_timeout": "2s",
+    "idle_in_transaction_session_timeout": "10s",
+    # The server's side of TCP: a client that vanished without a FIN is noticed in about 10 s,
+    # even in the middle of a query, and its session (and its locks) ended.
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+    "client_connection_check_interval": "2s",
+}
 DATABASES = {
     "default": {
         **dj_database_url.parse(env.url("DATABASE_URL", ("postgres", "postgresql"))),
         "ENGINE": "config.postgresql",  # Django's, with a health check that sends no query
         "CONN_MAX_AGE": 600,
         "CONN_HEALTH_CHECKS": True,
-        # Server-side binding: parameters travel apart from the SQL, so psycopg does not rewrite
-        # every statement in Python and PostgreSQL prepares the ones run often.
-        "OPTIONS": {"connect_timeout": 5, "server_side_binding": True, "prepare_threshold": 5},
+        "OPTIONS": {
+            "connect_timeout": 5,
+            # Server-side binding: parameters travel apart from the SQL, so psycopg does not rewrite
+            # every statement in Python and PostgreSQL prepares the ones run often.
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+            "options": " ".join(f"-c {name}={value}" for name, value in POSTGRESQL_SESSION.items()),
+            # Our side of TCP: a server that vanished is noticed in about 10 s, idle or mid-query.
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 10000,
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
