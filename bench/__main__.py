@@ -270,6 +270,7 @@ def _constant_time_reads(base: str, issuer: LoopbackIssuer, rows: int = 1_000_00
     quiet = http.post(f"{base}/api/v1/accounts", json={"currency": "KRW"}).json()["id"]
     with connection.cursor() as cursor:
         # Bulk history straight into the journal: one-unit deposits, each balanced by settlement.
+        cursor.execute("SET statement_timeout = 0")  # a million rows take longer than a request may
         cursor.execute("SET session_replication_role = replica")  # skip the per-row journal triggers
         cursor.execute(
             "INSERT INTO ledger_entry (transaction_id, account_id, type, amount, balance_after, created_at)"

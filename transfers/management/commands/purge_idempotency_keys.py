@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.db import connection, transaction
 from django.utils import timezone
 
 from transfers.adapters.acceptance_store import IDEMPOTENCY_WINDOW
@@ -13,7 +14,11 @@ class Command(BaseCommand):
     help = "Delete Idempotency-Key records older than their 24-hour window (run it daily, e.g. from cron)."
 
     def handle(self, *args, **options) -> None:
-        deleted, _ = IdempotencyRecord.objects.filter(
-            created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
-        ).delete()
+        with transaction.atomic():
+            # A day's keys can take longer to delete than any request may run (README "Timeouts").
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = 0")
+            deleted, _ = IdempotencyRecord.objects.filter(
+                created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
+            ).delete()
         self.stdout.write(f"{deleted} expired idempotency key(s) deleted")
