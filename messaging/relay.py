@@ -17,7 +17,10 @@ from transfers.domain.model import EventType
 
 log = logging.getLogger(__name__)
 
-_RELAY_LOCK = zlib.crc32(b"remit-outbox-relay") - 2**31
+RELAY_LOCK = zlib.crc32(b"remit-outbox-relay") - 2**31
+# Ten times the relay's longest silence (a poll, 1 s); also covers opening the broker connection
+# (5 s socket timeout) after taking the lock.
+_IDLE_SESSION_TIMEOUT = "10s"
 _OUTBOX = OutboxMessage._meta.db_table
 
 
@@ -47,18 +50,27 @@ class OutboxRelay:
         self._stop = stop
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._standing_by = False
 
     def run(self) -> None:
         run_until_stopped(self._run_session, stop=self._stop, name=f"outbox relay of shard {self._shard}")
 
     def _run_session(self, backoff: Backoff) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RELAY_LOCK, self._shard])
+            # The lock lives as long as this session. The relay speaks at least once a poll, so a
+            # session silent for longer belongs to a frozen or cut-off worker: PostgreSQL ends it,
+            # and a standby takes the lock (even through a proxy that keeps the socket open).
+            cursor.execute("SELECT set_config('idle_session_timeout', %s, false)", [_IDLE_SESSION_TIMEOUT])
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RELAY_LOCK, self._shard])
             if not cursor.fetchone()[0]:
-                log.info("another relay serves shard %s; standing by", self._shard)
-                self._stop.wait(self._poll_seconds * 5)
+                if not self._standing_by:
+                    log.info("another relay serves shard %s; standing by", self._shard)
+                self._standing_by = True
+                self._stop.wait(self._poll_seconds * 2)
                 return
             cursor.execute("LISTEN remit_outbox")
+        log.info("relaying the outbox of shard %s", self._shard)
+        self._standing_by = False
         publisher = ConfirmingPublisher(self._url, shards=self._shards)
         try:
             publisher.open()
