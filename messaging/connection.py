@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 
@@ -47,19 +48,28 @@ def connect(url: str, *, shards: int) -> pika.BlockingConnection:
 
 
 class Backoff:
-    """Waits 0.2 s, 0.4 s, … up to `ceiling` between reconnects; wakes early when `stop` is set."""
+    """Waits about 0.2 s, 0.4 s, … up to `ceiling` between reconnects; wakes early when `stop` is set.
 
-    def __init__(self, stop: threading.Event, ceiling: float = 5.0) -> None:
+    Each wait is drawn between half the step and the step, so the workers that lost the same
+    server at the same moment do not all come back at the same moment.
+    """
+
+    FIRST = 0.2
+
+    def __init__(
+        self, stop: threading.Event, ceiling: float = 5.0, *, rng: random.Random | None = None
+    ) -> None:
         self._stop = stop
         self._ceiling = ceiling
-        self._delay = 0.2
+        self._rng = rng or random.Random()
+        self._step = self.FIRST
 
     def wait(self) -> None:
-        self._stop.wait(self._delay)
-        self._delay = min(self._delay * 2, self._ceiling)
+        self._stop.wait(self._rng.uniform(self._step / 2, self._step))
+        self._step = min(self._step * 2, self._ceiling)
 
     def reset(self) -> None:
-        self._delay = 0.2
+        self._step = self.FIRST
 
 
 def run_until_stopped(session: Callable[[Backoff], None], *, stop: threading.Event, name: str) -> None:
