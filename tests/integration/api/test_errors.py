@@ -6,8 +6,12 @@ import json
 import uuid
 
 import pytest
+from django.db import connection
 
 from tests.integration.api.support import assert_error, bank_state
+from transfers.api.errors import status_of
+from transfers.domain import errors
+from transfers.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +96,45 @@ def test_a_validation_error_names_each_bad_field(alice) -> None:
 
     error = assert_error(response, 400, "validation_error", fields={"from_account", "to_account", "amount"})
     assert all(isinstance(messages, list) and messages for messages in error["fields"].values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_from_a_bug_is_a_500_with_its_traceback_logged_not_a_retry_later(alice, caplog):
+    account = alice.open_account("KRW")
+    with connection.cursor() as cursor:  # a bad deploy: the table refuses what the code writes
+        cursor.execute("ALTER TABLE transfers_event ADD CONSTRAINT planted_bug CHECK (reference <> 'bug')")
+    alice.client.raise_request_exception = False
+    try:
+        response = alice.deposit(account["id"], "5", reference="bug")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE transfers_event DROP CONSTRAINT planted_bug")
+
+    assert response.status_code == 500
+    logged = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert [type(r.exc_info[1]).__name__ for r in logged] == ["IntegrityError"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_cannot_write_answers_service_unavailable(alice):
+    account = alice.open_account("KRW")
+    with connection.cursor() as cursor:  # as a standby after a failover: read-only
+        cursor.execute("SET default_transaction_read_only = on")
+    try:
+        response = alice.deposit(account["id"], "5")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET default_transaction_read_only = off")
+
+    assert_error(response, 503, "service_unavailable")
+    assert not Event.objects.filter(account_id=account["id"]).exists()
+
+
+def test_an_error_the_contract_does_not_map_answers_as_its_parent_does():
+    class LaterRejection(errors.DailyLimitExceeded):
+        code = "later_rejection"
+
+    class Unnamed(errors.RemitError):
+        pass
+
+    assert (status_of(LaterRejection()), status_of(Unnamed())) == (422, 500)
