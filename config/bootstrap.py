@@ -1,17 +1,30 @@
-"""The composition root: builds each adapter once, on first use, and hands it to the core."""
+"""The composition root: builds every adapter once and binds them into the use cases.
+
+The URL map hands the bound use cases to the views (`as_view(...)`); the worker command asks for a
+`Worker`. Nothing below `config/` imports this module. Tests reach the same adapters through the
+accessors below, or bind the use cases to fakes themselves.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
 
 from django.conf import settings
 
+from messaging.consumer import EventConsumer
+from messaging.relay import OutboxRelay
+from messaging.worker import Worker
+from transfers import services
 from transfers.adapters.acceptance_store import DjangoAcceptanceStore
 from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
+from transfers.domain.model import Account
 
 
 @cache
@@ -41,3 +54,52 @@ def backlog() -> DjangoBacklog:
 
 def max_accept_lag() -> dt.timedelta:
     return dt.timedelta(seconds=settings.ACCEPT_MAX_LAG_SECONDS)
+
+
+@dataclass(frozen=True)
+class Api:
+    """The use cases the HTTP views call, with their adapters bound; each takes only the request's
+    own arguments (caller, movement, account id, ...)."""
+
+    accept_movement: Callable[..., services.Acceptance]
+    open_account: Callable[..., Account]
+    close_account: Callable[..., Account]
+    read_account: Callable[..., Account]
+    today: Callable[[], dt.date]
+
+
+@cache
+def api() -> Api:
+    store, clock_ = acceptance_store(), clock()
+    return Api(
+        accept_movement=partial(
+            services.accept_movement,
+            store=store,
+            cache=limit_cache(),
+            clock=clock_,
+            backlog=backlog(),
+            max_lag=max_accept_lag(),
+        ),
+        open_account=partial(services.open_account, store=store),
+        close_account=partial(services.close_account, store=store),
+        read_account=partial(services.read_account, store=store),
+        today=lambda: clock_.business_date(clock_.now()),
+    )
+
+
+def worker(*, shard: int, prefetch: int, batch_size: int, relay: bool) -> Worker:
+    """One shard's worker: its consumer and, unless `relay` is False, its outbox relay."""
+    stop = threading.Event()
+    shards = settings.ACCOUNT_EVENT_SHARDS
+    consumer = EventConsumer(
+        url=settings.RABBITMQ_URL,
+        shard=shard,
+        shards=shards,
+        prefetch=prefetch,
+        batch_size=batch_size,
+        ledger=ledger_store(),
+        cache=limit_cache(),
+        stop=stop,
+    )
+    outbox = OutboxRelay(url=settings.RABBITMQ_URL, shard=shard, shards=shards, stop=stop) if relay else None
+    return Worker(consumer=consumer, relay=outbox, stop=stop)

@@ -6,19 +6,37 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_site import admin_login_via_oidc
 from accounts.api import views as accounts
-from config import health
+from config import bootstrap, health
 from ledger import api as ledger
 from transfers.api import views as transfers
 
+app = bootstrap.api()
 api = [
-    path("accounts", accounts.AccountsView.as_view()),
-    path("accounts/<uuid:account_id>", accounts.AccountView.as_view()),
-    path("accounts/<uuid:account_id>/close", accounts.CloseAccountView.as_view()),
-    path("accounts/<uuid:account_id>/entries", ledger.AccountEntriesView.as_view()),
-    path("accounts/<uuid:account_id>/events", transfers.AccountEventsView.as_view()),
-    path("accounts/<uuid:account_id>/deposits", transfers.DepositView.as_view()),
-    path("accounts/<uuid:account_id>/withdrawals", transfers.WithdrawalView.as_view()),
-    path("transfers", transfers.TransferView.as_view()),
+    path("accounts", accounts.AccountsView.as_view(open_account=app.open_account, today=app.today)),
+    path(
+        "accounts/<uuid:account_id>",
+        accounts.AccountView.as_view(read_account=app.read_account, today=app.today),
+    ),
+    path(
+        "accounts/<uuid:account_id>/close",
+        accounts.CloseAccountView.as_view(close_account=app.close_account, today=app.today),
+    ),
+    path(
+        "accounts/<uuid:account_id>/entries", ledger.AccountEntriesView.as_view(read_account=app.read_account)
+    ),
+    path(
+        "accounts/<uuid:account_id>/events",
+        transfers.AccountEventsView.as_view(read_account=app.read_account),
+    ),
+    path(
+        "accounts/<uuid:account_id>/deposits",
+        transfers.DepositView.as_view(accept_movement=app.accept_movement),
+    ),
+    path(
+        "accounts/<uuid:account_id>/withdrawals",
+        transfers.WithdrawalView.as_view(accept_movement=app.accept_movement),
+    ),
+    path("transfers", transfers.TransferView.as_view(accept_movement=app.accept_movement)),
     path("events/<uuid:event_id>", transfers.EventView.as_view()),
 ]
 

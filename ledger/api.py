@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import readable_account
+from accounts.api.access import caller_of
 from ledger.models import Entry
 from transfers.api.pagination import Pagination
 from transfers.domain.money import format_amount
@@ -29,9 +29,11 @@ ENTRY_SCHEMA = inline_serializer(
 
 
 class AccountEntriesView(APIView):
+    read_account = None  # bound by config.bootstrap
+
     @extend_schema(responses={200: ENTRY_SCHEMA}, summary="Journal entries of an account, newest first")
     def get(self, request, account_id: uuid.UUID) -> Response:
-        account = readable_account(request, account_id)
+        account = self.read_account(caller=caller_of(request), account_id=account_id)
         entries = Entry.objects.filter(account_id=account_id).order_by("-id")
         paginator = Pagination()
         page = paginator.paginate_queryset(entries, request, view=self)

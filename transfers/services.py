@@ -54,6 +54,17 @@ def open_account(
     return store.open_account(owner_id=caller.user_id, currency=currency, daily_limit=limit)
 
 
+def read_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
+    """The account if the caller owns it or holds `ops`.
+
+    Raises NotFound otherwise: someone else's account looks like one that does not exist.
+    """
+    account = store.accounts(account_id).get(account_id)
+    if account is None or not account.readable_by(caller):
+        raise errors.NotFound("No such account.")
+    return account
+
+
 def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
     """Close the caller's own account.
 

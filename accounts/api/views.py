@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import defaultdict
 from functools import partial
@@ -12,10 +13,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import caller_of, readable_account
+from accounts.api.access import caller_of
 from accounts.models import Account as AccountRow
-from config import bootstrap
-from transfers import services
 from transfers.api.fields import AmountField
 from transfers.api.pagination import Pagination
 from transfers.domain.money import Currency, format_amount, to_minor
@@ -44,10 +43,8 @@ class OpenAccountRequest(serializers.Serializer):
     daily_limit = AmountField(required=False)
 
 
-def accounts_json(rows: list[dict]) -> list[dict]:
+def _accounts_json(rows: list[dict], today: dt.date) -> list[dict]:
     """Accounts with today's limit figures, read in one query whatever their history."""
-    clock = bootstrap.clock()
-    today = clock.business_date(clock.now())
     usage = LimitUsage.objects.filter(account_id__in=[r["id"] for r in rows]).filter(
         Q(business_date=today) | Q(pending__gt=0)
     )
@@ -78,11 +75,14 @@ def _account_json(row: dict, usage: LimitUsage | None, pending_out: int) -> dict
     }
 
 
-def _one(account_id: uuid.UUID) -> dict:
-    return accounts_json([AccountRow.objects.values(*_FIELDS).get(id=account_id)])[0]
+def _one(account_id: uuid.UUID, today: dt.date) -> dict:
+    return _accounts_json([AccountRow.objects.values(*_FIELDS).get(id=account_id)], today)[0]
 
 
 class AccountsView(APIView):
+    open_account = None  # these are bound by config.bootstrap
+    today = None
+
     @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="Own accounts (ops: all accounts)")
     def get(self, request) -> Response:
         rows = AccountRow.objects.filter(kind=AccountRow.Kind.CUSTOMER)
@@ -92,7 +92,7 @@ class AccountsView(APIView):
         page = paginator.paginate_queryset(
             rows.order_by("created_at", "id").values(*_FIELDS), request, view=self
         )
-        return paginator.get_paginated_response(accounts_json(list(page)))
+        return paginator.get_paginated_response(_accounts_json(list(page), self.today()))
 
     @extend_schema(request=OpenAccountRequest, responses={201: ACCOUNT_SCHEMA}, summary="Open an account")
     def post(self, request) -> Response:
@@ -102,26 +102,27 @@ class AccountsView(APIView):
         daily_limit = None
         if "daily_limit" in body.validated_data:
             daily_limit = to_minor(body.validated_data["daily_limit"], currency, field="daily_limit")
-        account = services.open_account(
-            caller=caller_of(request),
-            currency=currency,
-            daily_limit=daily_limit,
-            store=bootstrap.acceptance_store(),
+        account = self.open_account(caller=caller_of(request), currency=currency, daily_limit=daily_limit)
+        return Response(
+            _one(account.id, self.today()), status=201, headers={"Location": f"/api/v1/accounts/{account.id}"}
         )
-        return Response(_one(account.id), status=201, headers={"Location": f"/api/v1/accounts/{account.id}"})
 
 
 class AccountView(APIView):
+    read_account = None  # these are bound by config.bootstrap
+    today = None
+
     @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="An account, with today's limit figures")
     def get(self, request, account_id: uuid.UUID) -> Response:
-        readable_account(request, account_id)
-        return Response(_one(account_id))
+        self.read_account(caller=caller_of(request), account_id=account_id)
+        return Response(_one(account_id, self.today()))
 
 
 class CloseAccountView(APIView):
+    close_account = None  # these are bound by config.bootstrap
+    today = None
+
     @extend_schema(request=None, responses={200: ACCOUNT_SCHEMA}, summary="Close an empty account")
     def post(self, request, account_id: uuid.UUID) -> Response:
-        services.close_account(
-            caller=caller_of(request), account_id=account_id, store=bootstrap.acceptance_store()
-        )
-        return Response(_one(account_id))
+        self.close_account(caller=caller_of(request), account_id=account_id)
+        return Response(_one(account_id, self.today()))

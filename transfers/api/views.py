@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,8 +12,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import caller_of, readable_account
-from config import bootstrap
+from accounts.api.access import caller_of
 from transfers import services
 from transfers.api.fields import AmountField, StrictCharField, StrictUUIDField
 from transfers.api.pagination import Pagination
@@ -78,16 +78,9 @@ def _idempotency_key(request) -> IdempotencyKey | None:
     return IdempotencyKey(user_id=request.user.id, scope=f"{request.method} {request.path}", key=key)
 
 
-def _accept(request, movement: Movement) -> Response:
-    acceptance = services.accept_movement(
-        caller=caller_of(request),
-        movement=movement,
-        idempotency=_idempotency_key(request),
-        store=bootstrap.acceptance_store(),
-        cache=bootstrap.limit_cache(),
-        clock=bootstrap.clock(),
-        backlog=bootstrap.backlog(),
-        max_lag=bootstrap.max_accept_lag(),
+def _accept(request, accept_movement: Callable[..., services.Acceptance], movement: Movement) -> Response:
+    acceptance = accept_movement(
+        caller=caller_of(request), movement=movement, idempotency=_idempotency_key(request)
     )
     event = _as_row(acceptance.event) if acceptance.event else Event.objects.get(event_id=acceptance.event_id)
     location = f"/api/v1/events/{acceptance.event_id}"
@@ -113,11 +106,13 @@ def _as_row(event: AcceptedEvent) -> Event:
 
 class _CashMovementView(APIView):
     event_type: EventType
+    accept_movement = None  # bound by config.bootstrap
 
     def post(self, request, account_id: uuid.UUID) -> Response:
         body = _CASH_MOVEMENT_BODY.run_validation(request.data)
         return _accept(
             request,
+            self.accept_movement,
             Movement(
                 type=self.event_type,
                 account_id=account_id,
@@ -148,6 +143,8 @@ class WithdrawalView(_CashMovementView):
 
 
 class TransferView(APIView):
+    accept_movement = None  # bound by config.bootstrap
+
     @extend_schema(
         request=TransferRequest,
         parameters=[IDEMPOTENCY_HEADER],
@@ -158,6 +155,7 @@ class TransferView(APIView):
         data = _TRANSFER_BODY.run_validation(request.data)
         return _accept(
             request,
+            self.accept_movement,
             Movement(
                 type=EventType.TRANSFER,
                 account_id=data["from_account"],
@@ -179,13 +177,15 @@ class EventView(APIView):
 
 
 class AccountEventsView(APIView):
+    read_account = None  # bound by config.bootstrap
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=[s.value for s in EventStatus])],
         responses={200: EVENT_SCHEMA},
         summary="Events touching an account, newest first",
     )
     def get(self, request, account_id: uuid.UUID) -> Response:
-        readable_account(request, account_id)
+        self.read_account(caller=caller_of(request), account_id=account_id)
         events = Event.objects.filter(Q(account_id=account_id) | Q(counterparty_id=account_id))
         wanted = request.query_params.get("status")
         if wanted is not None:

@@ -1,19 +1,13 @@
-"""`manage.py consume_account_events`: the worker (consumer, plus the outbox relay of its shard)."""
+"""`manage.py consume_account_events`: starts and stops the worker that config.bootstrap builds."""
 
 from __future__ import annotations
 
-import logging
 import signal
-import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config import bootstrap
-from messaging.consumer import EventConsumer
-from messaging.relay import OutboxRelay
-
-log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,43 +29,10 @@ class Command(BaseCommand):
         shards = settings.ACCOUNT_EVENT_SHARDS
         if not 0 <= shard < shards:
             raise CommandError(f"--shard must be between 0 and {shards - 1} (ACCOUNT_EVENT_SHARDS={shards})")
-        stop = threading.Event()
+        worker = bootstrap.worker(shard=shard, prefetch=prefetch, batch_size=batch_size, relay=not no_relay)
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        relay = None
-        relay_failed = threading.Event()
-        if not no_relay:
-            outbox = OutboxRelay(url=settings.RABBITMQ_URL, shard=shard, shards=shards, stop=stop)
-            relay = threading.Thread(
-                target=_or_stop_all, args=(outbox.run, stop, relay_failed), name=f"outbox-relay-{shard}"
-            )
-            relay.start()
-        consumer = EventConsumer(
-            url=settings.RABBITMQ_URL,
-            shard=shard,
-            shards=shards,
-            prefetch=prefetch,
-            batch_size=batch_size,
-            ledger=bootstrap.ledger_store(),
-            cache=bootstrap.limit_cache(),
-            stop=stop,
-        )
-        try:
-            consumer.run()
-        finally:
-            stop.set()
-            if relay is not None:
-                relay.join()
-        self.stdout.write(f"stopped after applying {consumer.applied} events")
-        if relay_failed.is_set():
+            signal.signal(signum, lambda *_: worker.stop())
+        applied = worker.run()
+        self.stdout.write(f"stopped after applying {applied} events")
+        if worker.relay_failed:
             raise CommandError("the outbox relay failed (see the log); restart the worker")
-
-
-def _or_stop_all(run, stop: threading.Event, failed: threading.Event) -> None:
-    """Run the relay; if it dies of a bug, stop the whole worker rather than consume without relaying."""
-    try:
-        run()
-    except BaseException:
-        log.exception("the outbox relay failed; stopping the worker")
-        failed.set()
-        stop.set()
