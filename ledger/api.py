@@ -10,8 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import caller_of
 from ledger.models import Entry
+from transfers.api.access import caller_of
 from transfers.api.pagination import Pagination
 from transfers.domain.money import format_amount
 

@@ -13,8 +13,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import caller_of
 from accounts.models import Account as AccountRow
+from transfers.api.access import caller_of
 from transfers.api.fields import AmountField
 from transfers.api.pagination import Pagination
 from transfers.domain.money import Currency, format_amount, to_minor

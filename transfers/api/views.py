@@ -12,8 +12,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.access import caller_of
 from transfers import services
+from transfers.api.access import caller_of
 from transfers.api.fields import AmountField, StrictCharField, StrictUUIDField
 from transfers.api.pagination import Pagination
 from transfers.api.representations import event_json

@@ -1,4 +1,4 @@
-"""Who is calling, as the core sees them: shared by every API view."""
+"""Who is calling, as the core sees them: the one translation every API view shares."""
 
 from __future__ import annotations
 
