@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,8 +19,9 @@ from accounts.models import Account
 from config import bootstrap
 from ledger import reconciliation
 from ledger.reconciliation import reconcile
+from tests.support import bank
 from transfers import services
-from transfers.domain.model import Caller, EventType, Movement
+from transfers.domain.model import Caller, EventType
 from transfers.domain.money import Currency
 from transfers.models import Event
 
@@ -55,17 +55,7 @@ def ledger() -> SmallLedger:
     )
 
     def accept(kind: EventType, account: uuid.UUID, amount: str, to: uuid.UUID | None = None) -> uuid.UUID:
-        movement = Movement(kind, account, Decimal(amount), counterparty_id=to)
-        return services.accept_movement(
-            caller=caller,
-            movement=movement,
-            idempotency=None,
-            store=store,
-            cache=cache,
-            clock=bootstrap.clock(),
-            backlog=bootstrap.backlog(),
-            max_lag=bootstrap.max_accept_lag(),
-        ).event_id
+        return bank.accept(caller, kind, account, amount, to=to)
 
     deposit = accept(EventType.DEPOSIT, sender, "10000")
     transfer = accept(EventType.TRANSFER, sender, "3000", to=receiver)

@@ -5,56 +5,28 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from decimal import Decimal
 
 import pika
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from config import bootstrap
-from messaging.connection import connect
 from messaging.consumer import EventConsumer
 from messaging.models import OutboxMessage
 from messaging.publisher import ConfirmingPublisher
 from messaging.relay import OutboxRelay
 from messaging.schema import EXCHANGE
 from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
-from transfers import services
-from transfers.domain.model import Caller, EventType, Movement
-from transfers.domain.money import Currency
+from tests.support import bank
+from transfers.domain.model import EventType
 from transfers.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def channel():
-    """A channel on the test vhost, the worker queue and the dead-letter queue emptied first."""
-    broker = connect(settings.RABBITMQ_URL, shards=1)
-    channel = broker.channel()
-    channel.queue_purge(apply_queue(0, 1))
-    channel.queue_purge(DEAD_LETTER_QUEUE)
-    yield channel
-    broker.close()
-
-
 def _accept_deposit(amount: str = "1000") -> uuid.UUID:
-    user = get_user_model().objects.create(username=f"user-{uuid.uuid4()}")
-    caller = Caller(user_id=user.id)
-    store = bootstrap.acceptance_store()
-    account = services.open_account(caller=caller, currency=Currency.KRW, daily_limit=None, store=store)
-    movement = Movement(type=EventType.DEPOSIT, account_id=account.id, amount=Decimal(amount))
-    return services.accept_movement(
-        caller=caller,
-        movement=movement,
-        idempotency=None,
-        store=store,
-        cache=bootstrap.limit_cache(),
-        clock=bootstrap.clock(),
-        backlog=bootstrap.backlog(),
-        max_lag=bootstrap.max_accept_lag(),
-    ).event_id
+    caller = bank.new_caller()
+    return bank.accept(caller, EventType.DEPOSIT, bank.open_account(caller).id, amount)
 
 
 def _relay_once() -> int:

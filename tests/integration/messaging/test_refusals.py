@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -18,26 +17,14 @@ from django.db import connection
 
 from config import bootstrap
 from ledger.reconciliation import reconcile
-from messaging.connection import connect
 from messaging.consumer import EventConsumer
-from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
+from messaging.topology import DEAD_LETTER_QUEUE
 from tests.integration.messaging.test_broker import _queued, _relay_once
-from transfers import services
-from transfers.domain.model import Caller, EventType, Movement
-from transfers.domain.money import Currency
+from tests.support import bank
+from transfers.domain.model import Caller, EventType
 from transfers.models import Event, LimitUsage, ParkedAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def channel():
-    broker = connect(settings.RABBITMQ_URL, shards=1)
-    channel = broker.channel()
-    channel.queue_purge(apply_queue(0, 1))
-    channel.queue_purge(DEAD_LETTER_QUEUE)
-    yield channel
-    broker.close()
 
 
 class RunningConsumer:
@@ -85,21 +72,7 @@ def owner() -> Caller:
 
 
 def _open(caller: Caller) -> uuid.UUID:
-    store = bootstrap.acceptance_store()
-    return services.open_account(caller=caller, currency=Currency.KRW, daily_limit=None, store=store).id
-
-
-def _accept(caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str, **extra) -> uuid.UUID:
-    return services.accept_movement(
-        caller=caller,
-        movement=Movement(type=kind, account_id=account_id, amount=Decimal(amount), **extra),
-        idempotency=None,
-        store=bootstrap.acceptance_store(),
-        cache=bootstrap.limit_cache(),
-        clock=bootstrap.clock(),
-        backlog=bootstrap.backlog(),
-        max_lag=bootstrap.max_accept_lag(),
-    ).event_id
+    return bank.open_account(caller).id
 
 
 def _statuses(*event_ids: uuid.UUID) -> list[str]:
@@ -129,24 +102,24 @@ def _refuse_writes_of(account_id: uuid.UUID) -> None:
 def test_a_refused_event_parks_its_account_and_nothing_overtakes_it_or_stops(channel, consumer, owner):
     parked, other = _open(owner), _open(owner)
     worker = consumer()
-    funding = [_accept(owner, EventType.DEPOSIT, a, "10000") for a in (parked, other)]
+    funding = [bank.accept(owner, EventType.DEPOSIT, a, "10000") for a in (parked, other)]
     _relay_once()
     _wait_for(lambda: _statuses(*funding) == ["completed", "completed"])
     worker.stop.set()
     worker.thread.join(30)
-    refused = _accept(owner, EventType.WITHDRAWAL, parked, "1000")
+    refused = bank.accept(owner, EventType.WITHDRAWAL, parked, "1000")
     _refuse_writes_of(parked)
     _relay_once()
 
     worker = consumer()
     _wait_for(lambda: ParkedAccount.objects.filter(account_id=parked).exists())
     later = [
-        _accept(owner, EventType.DEPOSIT, parked, "500"),
-        _accept(owner, EventType.WITHDRAWAL, parked, "10500"),
-        _accept(owner, EventType.TRANSFER, parked, "100", counterparty_id=other),
+        bank.accept(owner, EventType.DEPOSIT, parked, "500"),
+        bank.accept(owner, EventType.WITHDRAWAL, parked, "10500"),
+        bank.accept(owner, EventType.TRANSFER, parked, "100", to=other),
     ]
-    credit = _accept(owner, EventType.TRANSFER, other, "2000", counterparty_id=parked)
-    unrelated = _accept(owner, EventType.DEPOSIT, other, "700")
+    credit = bank.accept(owner, EventType.TRANSFER, other, "2000", to=parked)
+    unrelated = bank.accept(owner, EventType.DEPOSIT, other, "700")
     _relay_once()
     _wait_for(lambda: _statuses(credit, unrelated) == ["completed", "completed"])
     time.sleep(0.5)  # a held event would have been applied by now if it were not held
@@ -210,7 +183,7 @@ def test_a_database_wide_failure_delays_the_backlog_without_dead_lettering_or_pa
     channel, consumer, owner
 ):
     accounts = [_open(owner) for _ in range(3)]
-    backlog = [_accept(owner, EventType.DEPOSIT, a, "1000") for a in accounts for _ in range(4)]
+    backlog = [bank.accept(owner, EventType.DEPOSIT, a, "1000") for a in accounts for _ in range(4)]
     _relay_once()
 
     with _column_renamed("ledger_entry", "balance_after") as fix:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,13 +12,13 @@ from django.db import DatabaseError, connection
 from config import bootstrap
 from ledger.models import Entry
 from ledger.reconciliation import reconcile
+from tests.support import bank
 from transfers import services
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.domain import model
 from transfers.domain.errors import DailyLimitExceeded
-from transfers.domain.model import Caller, EventType, Movement
-from transfers.domain.money import Currency
+from transfers.domain.model import Caller, EventType
 from transfers.models import Event, LimitUsage, ParkedAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,37 +42,15 @@ def owner() -> Caller:
     return Caller(user_id=user.id)
 
 
-def _accept(
-    caller: Caller, kind: EventType, account_id: uuid.UUID, amount: str, clock=None, **extra
-) -> uuid.UUID:
-    movement = Movement(type=kind, account_id=account_id, amount=Decimal(amount), **extra)
-    return services.accept_movement(
-        caller=caller,
-        movement=movement,
-        idempotency=None,
-        store=bootstrap.acceptance_store(),
-        cache=bootstrap.limit_cache(),
-        clock=clock or bootstrap.clock(),
-        backlog=bootstrap.backlog(),
-        max_lag=bootstrap.max_accept_lag(),
-    ).event_id
-
-
 def _apply(event_ids, cache=None) -> services.AppliedBatch:
     return services.apply_events(
         event_ids=event_ids, ledger=bootstrap.ledger_store(), cache=cache or bootstrap.limit_cache()
     )
 
 
-def _open(caller: Caller, currency: Currency = Currency.KRW, daily_limit: int | None = None):
-    return services.open_account(
-        caller=caller, currency=currency, daily_limit=daily_limit, store=bootstrap.acceptance_store()
-    )
-
-
 def test_a_redelivered_event_is_applied_once(owner):
-    account = _open(owner)
-    deposit = _accept(owner, EventType.DEPOSIT, account.id, "5000")
+    account = bank.open_account(owner)
+    deposit = bank.accept(owner, EventType.DEPOSIT, account.id, "5000")
 
     first = _apply([deposit])
     again = _apply([deposit])
@@ -85,9 +62,9 @@ def test_a_redelivered_event_is_applied_once(owner):
 
 
 def test_an_earlier_pending_event_of_the_sender_is_applied_before_a_later_one(owner):
-    account = _open(owner)
-    deposit = _accept(owner, EventType.DEPOSIT, account.id, "5000")
-    withdrawal = _accept(owner, EventType.WITHDRAWAL, account.id, "5000")
+    account = bank.open_account(owner)
+    deposit = bank.accept(owner, EventType.DEPOSIT, account.id, "5000")
+    withdrawal = bank.accept(owner, EventType.WITHDRAWAL, account.id, "5000")
 
     result = _apply([withdrawal])
 
@@ -107,9 +84,9 @@ def test_an_unknown_event_id_is_reported_not_applied(owner):
 
 
 def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_behind(owner):
-    account = _open(owner, daily_limit=100_000)
-    _apply([_accept(owner, EventType.DEPOSIT, account.id, "50000")])
-    withdrawal = _accept(owner, EventType.WITHDRAWAL, account.id, "60000")  # more than the balance
+    account = bank.open_account(owner, daily_limit=100_000)
+    _apply([bank.accept(owner, EventType.DEPOSIT, account.id, "50000")])
+    withdrawal = bank.accept(owner, EventType.WITHDRAWAL, account.id, "60000")  # more than the balance
     key = (account.id, Event.objects.get(event_id=withdrawal).business_date)
     cache = bootstrap.limit_cache()
     cache.put({key: model.LimitUsage(used=0, pending=60_000)})  # what a reader cached while it was pending
@@ -119,27 +96,29 @@ def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_
 
     assert Event.objects.get(event_id=withdrawal).reason == "insufficient_funds"
     assert cache.get(key) is None
-    full_day = _accept(owner, EventType.WITHDRAWAL, account.id, "100000")
+    full_day = bank.accept(owner, EventType.WITHDRAWAL, account.id, "100000")
     assert Event.objects.get(event_id=full_day).status == "pending"
 
 
 def test_the_day_of_the_limit_is_the_day_in_the_configured_time_zone(owner):
-    account = _open(owner, daily_limit=10_000)
+    account = bank.open_account(owner, daily_limit=10_000)
     ahead, behind = SystemClock("Pacific/Kiritimati"), SystemClock("Pacific/Pago_Pago")  # 25 h apart
 
-    accepted = [_accept(owner, EventType.WITHDRAWAL, account.id, "10000", clock=c) for c in (ahead, behind)]
+    accepted = [
+        bank.accept(owner, EventType.WITHDRAWAL, account.id, "10000", clock=c) for c in (ahead, behind)
+    ]
 
     days = [Event.objects.get(event_id=e).business_date for e in accepted]
     assert days == [clock.business_date(clock.now()) for clock in (ahead, behind)]
     assert days[0] - days[1] == dt.timedelta(days=1)
     with pytest.raises(DailyLimitExceeded):
-        _accept(owner, EventType.WITHDRAWAL, account.id, "1", clock=ahead)
+        bank.accept(owner, EventType.WITHDRAWAL, account.id, "1", clock=ahead)
 
 
 def test_an_event_the_database_refuses_stays_pending_parks_its_account_and_its_neighbours_complete(owner):
-    accounts = [_open(owner) for _ in range(3)]
-    _apply([_accept(owner, EventType.DEPOSIT, a.id, "1000") for a in accounts])
-    withdrawals = [_accept(owner, EventType.WITHDRAWAL, a.id, "100") for a in accounts]
+    accounts = [bank.open_account(owner) for _ in range(3)]
+    _apply([bank.accept(owner, EventType.DEPOSIT, a.id, "1000") for a in accounts])
+    withdrawals = [bank.accept(owner, EventType.WITHDRAWAL, a.id, "100") for a in accounts]
     bad = withdrawals[1]
     # A lost reservation: applying the event would push `pending` below zero, which a CHECK refuses.
     LimitUsage.objects.filter(account_id=accounts[1].id).update(pending=0)
@@ -155,13 +134,13 @@ def test_an_event_the_database_refuses_stays_pending_parks_its_account_and_its_n
 
 
 def test_a_later_event_of_a_parked_account_is_held_and_a_credit_into_it_applies(owner):
-    parked, other = _open(owner), _open(owner)
-    _apply([_accept(owner, EventType.DEPOSIT, a.id, "1000") for a in (parked, other)])
-    refused = _accept(owner, EventType.WITHDRAWAL, parked.id, "100")
+    parked, other = bank.open_account(owner), bank.open_account(owner)
+    _apply([bank.accept(owner, EventType.DEPOSIT, a.id, "1000") for a in (parked, other)])
+    refused = bank.accept(owner, EventType.WITHDRAWAL, parked.id, "100")
     LimitUsage.objects.filter(account_id=parked.id).update(pending=0)
     _apply([refused])
-    later = _accept(owner, EventType.DEPOSIT, parked.id, "50")
-    credit = _accept(owner, EventType.TRANSFER, other.id, "200", counterparty_id=parked.id)
+    later = bank.accept(owner, EventType.DEPOSIT, parked.id, "50")
+    credit = bank.accept(owner, EventType.TRANSFER, other.id, "200", to=parked.id)
 
     result = _apply([later, credit])
 
@@ -171,8 +150,8 @@ def test_a_later_event_of_a_parked_account_is_held_and_a_credit_into_it_applies(
 
 
 def test_a_data_refusal_is_told_apart_from_a_database_that_cannot_write(owner):
-    account = _open(owner)
-    deposit = _accept(owner, EventType.DEPOSIT, account.id, "1000")
+    account = bank.open_account(owner)
+    deposit = bank.accept(owner, EventType.DEPOSIT, account.id, "1000")
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE transfers_event RENAME COLUMN processed_at TO processed_at_gone")
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,8 +14,9 @@ from django.utils import timezone
 from accounts.models import Account
 from config import bootstrap
 from messaging.models import OutboxMessage
+from tests.support import bank
 from transfers import services
-from transfers.domain.model import Caller, EventType, Movement
+from transfers.domain.model import Caller, EventType
 from transfers.domain.money import Currency
 from transfers.models import Event, IdempotencyRecord
 
@@ -73,17 +73,7 @@ def owner_with_deposit():
     account = services.open_account(caller=caller, currency=Currency.KRW, daily_limit=None, store=store)
 
     def deposit() -> uuid.UUID:
-        movement = Movement(EventType.DEPOSIT, account.id, Decimal("100"))
-        return services.accept_movement(
-            caller=caller,
-            movement=movement,
-            idempotency=None,
-            store=store,
-            cache=cache,
-            clock=bootstrap.clock(),
-            backlog=bootstrap.backlog(),
-            max_lag=bootstrap.max_accept_lag(),
-        ).event_id
+        return bank.accept(caller, EventType.DEPOSIT, account.id, "100")
 
     completed = deposit()
     services.apply_events(event_ids=[completed], ledger=bootstrap.ledger_store(), cache=cache)
