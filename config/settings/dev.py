@@ -16,4 +16,4 @@ DEV_DEFAULTS = {
 for _name, _value in DEV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.production import *  # noqa: E402,F403

@@ -25,7 +25,7 @@ def _start(env: dict[str, str], then: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {then}"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
         capture_output=True,
         text=True,
         timeout=60,
