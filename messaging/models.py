@@ -6,7 +6,7 @@ import uuid
 
 from django.db import models
 
-from messaging.schema import VERSION, EventMessage, shard_key
+from messaging.schema import EventMessage, shard_key
 from transfers.domain.model import EventType
 
 
@@ -25,29 +25,12 @@ class OutboxMessage(models.Model):
         return f"{self.event_type} {self.event_id}"
 
     @classmethod
-    def for_event(
-        cls,
-        *,
-        event_id: uuid.UUID,
-        event_type: EventType,
-        account_id: uuid.UUID,
-        counterparty_id: uuid.UUID | None,
-        amount: int,
-        currency: str,
-    ) -> OutboxMessage:
-        """The message for an event, ordered with the account the money leaves (or a deposit's)."""
-        message = EventMessage(
-            version=VERSION,
-            event_id=event_id,
-            type=event_type,
-            account=account_id,
-            counterparty=counterparty_id,
-            amount=amount,
-            currency=currency,
-        )
+    def for_event(cls, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID) -> OutboxMessage:
+        """The message for an event, ordered with `account_id`: the account the money leaves (or a
+        deposit's)."""
         return cls(
             event_id=event_id,
             event_type=event_type.value,
             shard_key=shard_key(account_id),
-            body=message.encode(),
+            body=EventMessage(event_id=event_id, type=event_type).encode(),
         )

@@ -224,12 +224,7 @@ class DjangoAcceptanceStore:
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         movement = event.movement
         outbox = OutboxMessage.for_event(
-            event_id=event.id,
-            event_type=movement.type,
-            account_id=movement.account_id,
-            counterparty_id=movement.counterparty_id,
-            amount=event.amount,
-            currency=event.currency.code,
+            event_id=event.id, event_type=movement.type, account_id=movement.account_id
         )
         session = None
         try:

@@ -81,10 +81,5 @@ def _lift_parks(dry_run: bool) -> list:
 
 def _outbox_message(event: Event) -> OutboxMessage:
     return OutboxMessage.for_event(
-        event_id=event.event_id,
-        event_type=EventType(event.type),
-        account_id=event.account_id,
-        counterparty_id=event.counterparty_id,
-        amount=event.amount,
-        currency=event.currency,
+        event_id=event.event_id, event_type=EventType(event.type), account_id=event.account_id
     )

@@ -87,7 +87,7 @@ def test_the_relay_publishes_outbox_messages_persistently_in_order_then_deletes_
     assert {properties.delivery_mode for _, properties, _ in messages} == {2}
     assert {method.routing_key for method, _, _ in messages} == {"account.deposit"}
     body = json.loads(messages[0][2])
-    assert (body["version"], body["event_id"], body["type"]) == (1, str(first), "deposit")
+    assert (body["version"], body["event_id"], body["type"]) == (2, str(first), "deposit")
 
 
 def test_poison_messages_are_dead_lettered_and_do_not_block_the_events_behind_them(channel):
