@@ -17,7 +17,7 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=Settings.shards, help="ACCOUNT_EVENT_SHARDS.")
     parser.add_argument("--drain-bound", type=float, default=Settings.drain_bound, help="Seconds to drain.")
     parser.add_argument(
-        "--refused-event", action="store_true", help="Also make PostgreSQL refuse one event's writes."
+        "--no-refused-event", action="store_true", help="Do not make PostgreSQL refuse one event's writes."
     )
     arguments = parser.parse_args()
     seed = new_seed() if arguments.seed is None else arguments.seed
@@ -29,7 +29,7 @@ def main() -> int:
             clients=arguments.clients,
             rate=arguments.rate,
             drain_bound=arguments.drain_bound,
-            refused_event=arguments.refused_event,
+            refused_event=not arguments.no_refused_event,
             shards=arguments.shards,
         )
     )

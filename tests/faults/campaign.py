@@ -26,7 +26,7 @@ class Settings:
     clients: int = 4
     rate: float = 40.0  # operations per second, all clients together
     drain_bound: float = 60.0
-    refused_event: bool = False
+    refused_event: bool = True
     shards: int = 1
 
 
@@ -195,6 +195,7 @@ def summary(
     )
     finals = Counter(f"{e.status} {e.reason}" if e.reason else e.status for e in snapshot.events.values())
     faults = Counter(i.fault.kind for i in injected)
+    proxy_counters = system.proxy.counters if system.proxy else {}
     failed_faults = [f"{i.fault.kind}: {i.error}" for i in injected if i.error]
     rows: list[tuple[str, str]] = [
         (
@@ -208,6 +209,7 @@ def summary(
         *_counted("events", finals),
         *_counted("faults injected", faults),
         *[("fault not injected", text) for text in failed_faults],
+        ("proxy", ", ".join(f"{name} {count}" for name, count in proxy_counters.items())),
         ("drain", f"{facts.drain_seconds:.1f} s (bound {facts.drain_bound:.0f} s)"),
         ("start-up", ", ".join(f"{k} {v:.1f} s" for k, v in system.startup_seconds.items())),
         ("whole run", f"{total_seconds:.0f} s"),

@@ -244,6 +244,8 @@ class Checker:
         if not refused.get("event_id"):
             return CheckResult(name, False, [f"could not be injected: {refused.get('error')}"])
         problems = [refused["error"]] if refused.get("error") else []
+        if refused["event_id"] not in refused.get("stuck", ""):
+            problems.append("manage.py stuck did not name it")
         event = self.snap.events.get(refused["event_id"])
         if event is None or event.status == "pending":
             problems.append(f"refused event {refused['event_id']} is not final")

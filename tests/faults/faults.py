@@ -25,6 +25,7 @@ KINDS = (
     "postgres_schema_error",
     "proxy_drop_replies",
     "proxy_blackhole",
+    "proxy_cut",
 )
 # Runs beside the others, from its start to its end: one event whose writes PostgreSQL refuses.
 REFUSED_EVENT = "refused_event"
@@ -44,6 +45,7 @@ _HOLD = {
     "postgres_schema_error": (2, 5),
     "proxy_drop_replies": (4, 10),
     "proxy_blackhole": (2, 6),
+    "proxy_cut": (0, 0),
 }
 # What a fault costs beyond its hold (restarts, waiting for the broker), for spacing the schedule.
 _RECOVERY = {"rabbitmq_stop_app": 2.5, "postgres_restart": 1.0, "worker_sigterm": 1.0}
@@ -253,6 +255,13 @@ class FaultRunner:
         finally:
             proxy.heal()
 
+    def _proxy_cut(self, fault: Fault) -> str:
+        proxy = self.system.proxy
+        assert proxy is not None
+        connections = proxy.open_connections
+        proxy.cut()
+        return f"{connections} connection(s) cut"
+
     def _proxy_blackhole(self, fault: Fault) -> None:
         proxy = self.system.proxy
         assert proxy is not None
@@ -316,7 +325,8 @@ class FaultRunner:
         """The cause is fixed (the trigger dropped); the operator replays what was parked."""
         with self.system.postgres.connect() as conn:
             conn.execute("DROP TRIGGER IF EXISTS campaign_refuses_one_event ON transfers_event")
-        self.refused["stuck"] = self.system.manage("stuck").stdout
+        # `stuck` exits 1 when it lists something, as it should here.
+        self.refused["stuck"] = self.system.manage("stuck", check=False).stdout
         self.refused["replay"] = self.system.manage("replay_events", "--parked").stdout
 
 
