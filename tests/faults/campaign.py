@@ -195,6 +195,12 @@ def summary(
     )
     finals = Counter(f"{e.status} {e.reason}" if e.reason else e.status for e in snapshot.events.values())
     faults = Counter(i.fault.kind for i in injected)
+    parked = facts.refused.get("account")
+    lags = sorted(
+        (e.processed_at - e.created_at).total_seconds()
+        for e in snapshot.events.values()
+        if e.processed_at is not None and e.account != parked
+    )
     proxy_counters = system.proxy.counters if system.proxy else {}
     failed_faults = [f"{i.fault.kind}: {i.error}" for i in injected if i.error]
     rows: list[tuple[str, str]] = [
@@ -210,7 +216,8 @@ def summary(
         *_counted("faults injected", faults),
         *[("fault not injected", text) for text in failed_faults],
         ("proxy", ", ".join(f"{name} {count}" for name, count in proxy_counters.items())),
-        ("drain", f"{facts.drain_seconds:.1f} s (bound {facts.drain_bound:.0f} s)"),
+        ("apply lag", _percentiles(lags) + " (accepted to final, the parked account aside)"),
+        ("drain", f"{facts.drain_seconds:.1f} s after the last request (bound {facts.drain_bound:.0f} s)"),
         ("start-up", ", ".join(f"{k} {v:.1f} s" for k, v in system.startup_seconds.items())),
         ("whole run", f"{total_seconds:.0f} s"),
     ]
@@ -224,6 +231,16 @@ def summary(
         if not check.passed or check.skipped:
             lines += [f"{'':<{check_width}}    {detail}" for detail in check.details]
     return "\n".join(lines)
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+
+    def at(share: float) -> float:
+        return values[min(len(values) - 1, int(share * len(values)))]
+
+    return f"p50 {at(0.5):.2f} s, p99 {at(0.99):.2f} s, max {values[-1]:.2f} s"
 
 
 def _counted(title: str, counts: Counter) -> list[tuple[str, str]]:

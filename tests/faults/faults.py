@@ -281,12 +281,11 @@ class FaultRunner:
             self.refused["error"] = record.error
             return
         self._wait_until(fault.at + fault.hold)
-        began = time.monotonic() - self._began
+        self.refused["lifted_at"] = time.time()
         try:
             self._lift_refusal()
         except Exception as exc:
             self.refused["error"] = f"{type(exc).__name__}: {exc}"
-        self.refused["lifted_at"] = began
 
     def _install_refusal(self, fault: Fault) -> str:
         """With the workers stopped, pick the newest pending deposit or withdrawal and make
