@@ -28,6 +28,7 @@ class Attempt:
     status: int | None = None
     code: str | None = None
     event_id: str | None = None
+    retry_after: float = 0.0  # what a 429 asked for
 
 
 @dataclass
@@ -258,7 +259,8 @@ class Driver:
                     return  # no answer: it may have committed, so only a keyed request is sent again
             elif attempt.status < 500 and attempt.status not in (409, 429):
                 return  # refused; nothing happened
-            time.sleep(min(2.0, 0.2 * 2**number) * rng.uniform(0.5, 1.5))
+            pause = min(2.0, 0.2 * 2**number) * rng.uniform(0.5, 1.5)
+            time.sleep(min(5.0, attempt.retry_after) if attempt.retry_after else pause)
 
     def _send(self, op: Operation) -> Attempt:
         if op.kind == "transfer":
@@ -287,6 +289,8 @@ class Driver:
                 self.in_flight -= 1
         attempt.answered = time.time()
         attempt.status = response.status_code
+        if response.status_code == 429:
+            attempt.retry_after = float(response.headers.get("Retry-After", "1"))
         document = _json(response)
         if response.status_code == 202:
             attempt.event_id = document.get("event_id")
