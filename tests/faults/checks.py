@@ -15,7 +15,7 @@ DEAD_LETTER_QUEUE = "account.events.dead"
 # Answers that promise nothing was committed.
 NOTHING_COMMITTED = "service_unavailable"
 # Another account's event accepted while an account is parked is applied within this many seconds,
-# faults or not: the longest fault holds 10 s.
+# faults or not: the longest fault that stops the worker holds 10 s.
 OTHERS_APPLIED_WITHIN = 20
 # Clock slack between the client's and the API's readings of the same wall clock.
 SLACK = 0.05

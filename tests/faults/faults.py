@@ -44,7 +44,7 @@ _HOLD = {
     "postgres_read_only": (1, 4),
     "postgres_schema_error": (2, 5),
     "proxy_drop_replies": (4, 10),
-    "proxy_blackhole": (2, 6),
+    "proxy_blackhole": (2, 15),
     "proxy_cut": (0, 0),
 }
 # What a fault costs beyond its hold (restarts, waiting for the broker), for spacing the schedule.
