@@ -90,7 +90,8 @@ def _detail(kind: str, rng: random.Random) -> dict:
     if kind == "web_sigkill":
         return {"process": rng.randrange(1000)}
     if kind == "proxy_drop_replies":
-        return {"probability": rng.choice([0.05, 0.1, 0.2, 0.3])}
+        # hang: the connection stays open and silent after the lost reply, as if the peer vanished.
+        return {"probability": rng.choice([0.05, 0.1, 0.2, 0.3]), "hang": rng.random() < 0.5}
     if kind == "postgres_terminate_backends":
         return {"share": rng.choice([0.5, 1.0])}
     return {}
@@ -249,7 +250,7 @@ class FaultRunner:
     def _proxy_drop_replies(self, fault: Fault) -> None:
         proxy = self.system.proxy
         assert proxy is not None
-        proxy.drop_replies(fault.detail["probability"])
+        proxy.drop_replies(fault.detail["probability"], hang=fault.detail["hang"])
         try:
             time.sleep(fault.hold)
         finally:
