@@ -13,6 +13,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from tests.faults.checks import AccountRow, Checker, CheckResult, EventRow, Facts, Snapshot
 from tests.faults.driver import Api, Driver, Operation, open_accounts
 from tests.faults.faults import Fault, FaultRunner, Injected, plan
@@ -78,6 +80,9 @@ def run(settings: Settings) -> Outcome:
             supervising = threading.Event()
             supervisor = threading.Thread(target=system.supervise, args=(supervising,), name="supervisor")
             supervisor.start()
+            parks: set[tuple[str, str]] = set()
+            watcher = threading.Thread(target=_watch_parks, args=(system, parks, supervising), name="parks")
+            watcher.start()
             driver.start()
             try:
                 runner.run()
@@ -90,6 +95,8 @@ def run(settings: Settings) -> Outcome:
             finally:
                 supervising.set()
                 supervisor.join()
+                watcher.join()
+            facts.parks_seen = parks
             snapshot = _collect(system)
             outcome.checks = Checker(driver.operations, snapshot, facts).run()
             outcome.table = summary(
@@ -111,6 +118,17 @@ def run(settings: Settings) -> Outcome:
         else:
             outcome.logs = folder / "logs"
     return outcome
+
+
+def _watch_parks(system: System, parks: set[tuple[str, str]], stop: threading.Event) -> None:
+    """Note every account the worker parks (an operator's replay deletes the row again)."""
+    while not stop.wait(0.3):
+        try:
+            with system.postgres.connect() as conn:
+                rows = conn.execute("SELECT account_id, event_id FROM transfers_parkedaccount").fetchall()
+        except psycopg.Error:
+            continue  # the server is being restarted or refuses sessions: look again soon
+        parks.update((str(account), str(event)) for account, event in rows)
 
 
 def _drain(system: System, settings: Settings, runner: FaultRunner) -> Facts:

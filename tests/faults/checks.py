@@ -77,6 +77,7 @@ class Facts:
     unexpected_worker_exits: list[str]
     sigterm_exit_codes: list[int | None]
     refused: dict = field(default_factory=dict)
+    parks_seen: set[tuple[str, str]] = field(default_factory=set)  # (account, event) ever parked
 
 
 @dataclass
@@ -237,6 +238,13 @@ class Checker:
             f"a worker sent SIGTERM exited {code}" for code in self.facts.sigterm_exit_codes if code != 0
         ]
         problems += [f"account still parked: {row}" for row in self.snap.parked]
+        # Only the refused event may park its account: a database-wide failure must not park anyone.
+        refused = self.facts.refused.get("event_id")
+        others = sorted(event for _, event in self.facts.parks_seen if event != refused)
+        if others:
+            problems.append(
+                f"{len(others)} account(s) parked for other events than the refused one: {others[0]}"
+            )
         return _result("6 no dead letters, no worker death, nothing parked", problems)
 
     def refused_event_recovered(self) -> CheckResult:
