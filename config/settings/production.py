@@ -32,6 +32,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.DatabaseReplyDeadline",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +77,10 @@ POSTGRESQL_SESSION = {
     "tcp_user_timeout": "10000",
     "client_connection_check_interval": "2s",
 }
+# PostgreSQL answers every statement within statement_timeout (it cancels it then): a reply not there
+# a second later is not coming, and the web process cuts the connection rather than wait for ever
+# (transfers/adapters/reply_deadline.py; commands that lift statement_timeout are not under it).
+DATABASE_REPLY_DEADLINE_SECONDS = 6.0
 DATABASES = {
     "default": {
         **dj_database_url.parse(env.url("DATABASE_URL", ("postgres", "postgresql"))),

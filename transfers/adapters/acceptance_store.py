@@ -7,7 +7,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Account as AccountRow
 from messaging.models import OutboxMessage
 from transfers.adapters.commit_outcome import event_committed
+from transfers.adapters.reply_deadline import reply_deadline
 from transfers.domain import errors
 from transfers.domain.model import (
     AcceptedEvent,
@@ -138,9 +139,10 @@ class DjangoAcceptanceStore:
         self._accepted.event = None
         session = None
         try:
-            with transaction.atomic():
+            with ExitStack() as commit, transaction.atomic():
                 yield
                 session = connection.connection  # the COMMIT goes out on it as the block ends
+                commit.enter_context(reply_deadline(session))
         except DatabaseError:
             accepted = self._accepted.event
             if accepted is None or session is None or not session.closed:
@@ -231,27 +233,28 @@ class DjangoAcceptanceStore:
             with connection.cursor() as cursor:
                 session = connection.connection
                 session_pid = session.info.backend_pid
-                cursor.execute(
-                    _ACCEPT,
-                    {
-                        "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
-                        "id": event.id,
-                        "type": movement.type.value,
-                        "account": movement.account_id,
-                        "counterparty": movement.counterparty_id,
-                        "amount": event.amount,
-                        "currency": event.currency.code,
-                        "reference": movement.reference,
-                        "memo": movement.memo,
-                        "day": event.business_date,
-                        "user": event.requested_by,
-                        "now": event.accepted_at,
-                        "reserve": reserve_within is not None,
-                        "limit": reserve_within or 0,
-                        "shard_key": outbox.shard_key,
-                        "body": outbox.body,
-                    },
-                )
+                with reply_deadline(session):
+                    cursor.execute(
+                        _ACCEPT,
+                        {
+                            "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
+                            "id": event.id,
+                            "type": movement.type.value,
+                            "account": movement.account_id,
+                            "counterparty": movement.counterparty_id,
+                            "amount": event.amount,
+                            "currency": event.currency.code,
+                            "reference": movement.reference,
+                            "memo": movement.memo,
+                            "day": event.business_date,
+                            "user": event.requested_by,
+                            "now": event.accepted_at,
+                            "reserve": reserve_within is not None,
+                            "limit": reserve_within or 0,
+                            "shard_key": outbox.shard_key,
+                            "body": outbox.body,
+                        },
+                    )
                 active, inserted, _ = cursor.fetchone()
         except DatabaseError:
             if connection.in_atomic_block or session is None or not session.closed:

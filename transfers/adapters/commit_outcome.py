@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
-from types import TracebackType
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from transfers.adapters.reply_deadline import SocketDeadline
 from transfers.domain import errors
 from transfers.models import Event
 
@@ -73,7 +69,7 @@ def _read_back(event_id: uuid.UUID, lost_session_pid: int, alias: str, deadline:
         "autocommit": True,
         "prepare_threshold": None,
     }
-    with psycopg.connect(**params) as session, _SocketDeadline(session.fileno(), deadline):
+    with psycopg.connect(**params) as session, SocketDeadline(session.fileno(), deadline):
         remaining_ms = int((deadline - time.monotonic()) * 1000)
         ended = session.execute(
             _END_LOST_SESSION, [max(1, min(_END_WAIT_MS, remaining_ms)), lost_session_pid]
@@ -81,32 +77,3 @@ def _read_back(event_id: uuid.UUID, lost_session_pid: int, alias: str, deadline:
         if ended is not None and not ended[0]:
             return None
         return session.execute(_EVENT_EXISTS, [event_id]).fetchone()[0]
-
-
-class _SocketDeadline:
-    """Shuts a connection's socket down at the deadline: a server that stopped answering cannot hold us."""
-
-    def __init__(self, fileno: int, deadline: float) -> None:
-        self._fileno = fileno
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._shut_down)
-        self._lock = threading.Lock()
-        self._over = False
-
-    def __enter__(self) -> None:
-        self._timer.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        # Before the connection closes, so the timer never touches a descriptor reused meanwhile.
-        with self._lock:
-            self._over = True
-        self._timer.cancel()
-
-    def _shut_down(self) -> None:
-        with self._lock:
-            if self._over:
-                return
-            # A duplicate descriptor: shutting it down ends the connection, closing it leaves psycopg's.
-            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._fileno)) as sock:
-                sock.shutdown(socket.SHUT_RDWR)

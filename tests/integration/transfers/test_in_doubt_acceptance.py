@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 
@@ -193,3 +194,19 @@ def test_the_api_answers_outcome_unknown_with_the_event_id_and_its_location(prox
     assert response["Location"] == f"/api/v1/events/{error['event_id']}"
     # The reply was lost after the commit: the event is there to read.
     assert alice.get(response["Location"]).json()["event_id"] == error["event_id"]
+
+
+@pytest.mark.parametrize(
+    ("lost", "key"), [(ACCEPTING_STATEMENT, None), (COMMIT, "order-9")], ids=["statement", "keyed-commit"]
+)
+def test_a_reply_lost_on_a_connection_left_open_and_silent_is_cut_and_read_back(
+    proxy, owner, store, lost, key
+):
+    account = _open(owner, store)
+    proxy.drop_replies(1.0, containing=lost, hang=True)
+    started = time.monotonic()
+
+    acceptance = _deposit(owner, store, account.id, key=key)
+
+    assert time.monotonic() - started < settings.DATABASE_REPLY_DEADLINE_SECONDS + 3
+    assert Event.objects.get(account_id=account.id).event_id == acceptance.event_id
