@@ -64,8 +64,9 @@ class Backoff:
         self._rng = rng or random.Random()
         self._step = self.FIRST
 
-    def wait(self) -> None:
-        self._stop.wait(self._rng.uniform(self._step / 2, self._step))
+    def wait(self, sleep: Callable[[float], object] | None = None) -> None:
+        """Wait the next step, with `sleep` if given (one that keeps a connection served)."""
+        (sleep or self._stop.wait)(self._rng.uniform(self._step / 2, self._step))
         self._step = min(self._step * 2, self._ceiling)
 
     def reset(self) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
+
+from django.db import DatabaseError
+from django.db import connection as db
 
 from messaging.connection import Backoff, connect, run_until_stopped
 from messaging.schema import EventMessage, PoisonMessage
@@ -73,16 +77,13 @@ class EventConsumer:
                 while buffer and not self._stop.is_set():
                     broker.process_data_events(time_limit=0)
                     batch, buffer[:] = buffer[: self._batch_size], buffer[self._batch_size :]
-                    self._handle(channel, batch)
-                    # Only a committed batch proves the database healthy again: a failing one
-                    # must not reconnect at the shortest delay for ever.
-                    backoff.reset()
+                    self._handle(broker, channel, batch, backoff)
         finally:
             # Closing returns unacknowledged messages to the queue, in order.
             if broker.is_open:
                 broker.close()
 
-    def _handle(self, channel, batch: list[Delivery]) -> None:
+    def _handle(self, broker, channel, batch: list[Delivery], backoff: Backoff) -> None:
         by_event: dict[uuid.UUID, list[int]] = {}
         for delivery in batch:
             try:
@@ -94,7 +95,9 @@ class EventConsumer:
             by_event.setdefault(message.event_id, []).append(delivery.tag)
         if not by_event:
             return
-        result = services.apply_events(event_ids=list(by_event), ledger=self._ledger, cache=self._cache)
+        result = self._apply(broker, list(by_event), backoff)
+        if result is None:  # stopping: the unacked deliveries return to the queue as the connection closes
+            return
         self.applied += len(result.outcomes)
         if result.parked:
             log.error(
@@ -111,3 +114,30 @@ class EventConsumer:
         if by_event:
             # Everything earlier on this channel is settled: one ack covers the rest of the batch.
             channel.basic_ack(max(max(tags) for tags in by_event.values()), multiple=True)
+
+    def _apply(self, broker, event_ids: list[uuid.UUID], backoff: Backoff) -> services.AppliedBatch | None:
+        """Apply the events; while the database cannot, try again after a back-off, the deliveries
+        kept unacked and the broker's heartbeats answered. Nothing returns to the queue meanwhile:
+        a quorum queue counts returns against its delivery limit (RabbitMQ 4 dead-letters past 20).
+        None if the worker is told to stop first."""
+        while not self._stop.is_set():
+            try:
+                result = services.apply_events(event_ids=event_ids, ledger=self._ledger, cache=self._cache)
+            except DatabaseError as exc:
+                log.warning(
+                    "the database cannot apply a batch of %s events, trying again: %r", len(event_ids), exc
+                )
+                db.close()
+                backoff.wait(sleep=lambda seconds: _sleep_serving(broker, seconds, self._stop))
+                continue
+            # Only a committed batch proves the database healthy again.
+            backoff.reset()
+            return result
+        return None
+
+
+def _sleep_serving(broker, seconds: float, stop: threading.Event) -> None:
+    """Sleep while answering the broker's heartbeats (deliveries that arrive meanwhile are buffered)."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+        broker.sleep(min(remaining, 0.25))

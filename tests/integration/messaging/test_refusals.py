@@ -18,7 +18,7 @@ from django.db import connection
 from config import bootstrap
 from ledger.reconciliation import reconcile
 from messaging.consumer import EventConsumer
-from messaging.topology import DEAD_LETTER_QUEUE
+from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
 from tests.integration.messaging.test_broker import _queued, _relay_once
 from tests.support import bank
 from transfers.domain.model import Caller, EventType
@@ -180,7 +180,7 @@ def _column_renamed(table: str, column: str) -> Iterator[Callable[[], None]]:
 
 
 def test_a_database_wide_failure_delays_the_backlog_without_dead_lettering_or_parking_it(
-    channel, consumer, owner
+    channel, consumer, owner, caplog
 ):
     accounts = [_open(owner) for _ in range(3)]
     backlog = [bank.accept(owner, EventType.DEPOSIT, a, "1000") for a in accounts for _ in range(4)]
@@ -194,6 +194,8 @@ def test_a_database_wide_failure_delays_the_backlog_without_dead_lettering_or_pa
         _wait_for(lambda: set(_statuses(*backlog)) == {"completed"}, seconds=30)
 
     assert set(during) == {"pending"}
+    # One session throughout: the deliveries stayed unacked on it rather than return to the queue.
+    assert [r.getMessage() for r in caplog.records].count(f"consuming {apply_queue(0, 1)}") == 1
     assert worker.died is None
     assert worker.thread.is_alive()
     assert _queued(channel, DEAD_LETTER_QUEUE) == []
