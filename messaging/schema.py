@@ -1,4 +1,4 @@
-"""The account-event message, version 1: what the outbox stores and RabbitMQ carries (see README)."""
+"""The account-event message, version 2: what the outbox stores and RabbitMQ carries (see README)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ _END_WAIT_MS = 1000
 # narrow the pid down, in case a new session got it meanwhile.
 _END_LOST_SESSION = """
 SELECT pg_terminate_backend(pid, %s) FROM pg_stat_activity
-WHERE pid = %s AND datname = current_database() AND usename = current_user
+WHERE pid = %s AND datname = current_database() AND usename = session_user
 """
 _EVENT_EXISTS = f"SELECT EXISTS (SELECT FROM {Event._meta.db_table} WHERE event_id = %s)"
 

@@ -13,10 +13,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A concurrent build waits for the transactions older than it (a long reconcile): let it
+        # wait rather than fail on lock_timeout, and drop what a failed earlier try left INVALID.
+        migrations.RunSQL("SET lock_timeout = 0", migrations.RunSQL.noop),
+        migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS event_pending_oldest", migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name="event",
             index=models.Index(
                 condition=models.Q(("status", "pending")), fields=["seq"], name="event_pending_oldest"
             ),
         ),
+        migrations.RunSQL("RESET lock_timeout", migrations.RunSQL.noop),
     ]

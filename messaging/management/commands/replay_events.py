@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -44,6 +44,8 @@ class Command(BaseCommand):
         if not (event_ids or older_than is not None or parked):
             raise CommandError("name event ids, or give --older-than SECONDS or --parked")
         with transaction.atomic():
+            with connection.cursor() as cursor:  # a large backlog may take longer than a request may
+                cursor.execute("SET LOCAL statement_timeout = 0")
             lifted = _lift_parks(dry_run) if parked else []
             events = Event.objects.filter(status=Event.Status.PENDING)
             if parked:
@@ -53,12 +55,14 @@ class Command(BaseCommand):
             if older_than is not None:
                 events = events.filter(created_at__lt=timezone.now() - dt.timedelta(seconds=older_than))
             events = list(events.order_by("seq"))
-            for event in events:
-                self.stdout.write(f"{event.event_id} {event.type} {event.created_at.isoformat()}")
-            if dry_run:
-                self.stdout.write(f"{len(events)} event(s) would be replayed")
-                return
-            OutboxMessage.objects.bulk_create(_outbox_message(event) for event in events)
+            if not dry_run:
+                OutboxMessage.objects.bulk_create(_outbox_message(event) for event in events)
+        # Listed after the commit: a slow terminal must not hold the transaction open.
+        for event in events:
+            self.stdout.write(f"{event.event_id} {event.type} {event.created_at.isoformat()}")
+        if dry_run:
+            self.stdout.write(f"{len(events)} event(s) would be replayed")
+            return
         if parked:
             self.stdout.write(f"{len(lifted)} park(s) lifted")
         self.stdout.write(self.style.SUCCESS(f"{len(events)} event(s) queued for replay"))

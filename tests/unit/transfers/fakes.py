@@ -146,13 +146,13 @@ class FakeLedgerStore:
     @contextmanager
     def batch(self, event_ids, *, isolated: bool = False):
         self.batches.append(isolated)
-        if self.unavailable:
-            raise FakeDatabaseUnavailable("the database cannot write")
         state = copy.deepcopy(
             _LedgerState(self.accepted.rows, self.accepted.usage, self.outcomes, self.parked)
         )
         batch = _FakeBatch(self, state, list(event_ids), isolated)
         yield batch
+        if self.unavailable:  # at the commit, after the batch wrote what it would
+            raise FakeDatabaseUnavailable("the database cannot write")
         if not isolated and self.refuse & {event.id for event in batch.recorded}:
             raise BatchFailed("a write was refused")
         self.accepted.rows, self.accepted.usage = state.rows, state.usage
