@@ -237,7 +237,7 @@ def _apply_batch(
                 result.held.append(event.id)
                 continue
             key = (event.account_id, event.business_date)
-            usage = touched.get(key) or batch.usage(key)
+            usage = touched[key] if key in touched else batch.usage(key)
             if usage is None and event.type.is_outgoing:
                 _park(batch, event, f"no limit reservation for {key}: the event was never reserved", result)
                 continue

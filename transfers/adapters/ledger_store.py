@@ -164,7 +164,7 @@ class _Batch:
         self._settlements: dict[str, uuid.UUID] = settlements
         # What a batch that is not isolated gathers for its four statements at the end.
         self._balances: dict[uuid.UUID, int] = {}
-        self._usages: dict[LimitKey, LimitUsage] = {}
+        self._usage_after: dict[LimitKey, LimitUsage] = {}
         self._entries: list[tuple] = []
         self._outcomes: list[tuple] = []
 
@@ -194,7 +194,7 @@ class _Batch:
             return
         self._balances.update(outcome.balances)
         if outcome.usage is not None:
-            self._usages[key] = outcome.usage
+            self._usage_after[key] = outcome.usage
         self._entries += entries
         self._outcomes.append(outcome_row)
 
@@ -219,12 +219,12 @@ class _Batch:
             cursor.execute(_SET_BALANCES, [list(self._balances), list(self._balances.values())])
         if self._entries:
             cursor.execute(_APPEND_ENTRIES, [list(column) for column in zip(*self._entries, strict=True)])
-        if self._usages:
-            keys = sorted(self._usages)
+        if self._usage_after:
+            keys = sorted(self._usage_after)
             cursor.execute(
                 _SET_USAGES,
                 [[k[0] for k in keys], [k[1] for k in keys],
-                 [self._usages[k].used for k in keys], [self._usages[k].pending for k in keys]],
+                 [self._usage_after[k].used for k in keys], [self._usage_after[k].pending for k in keys]],
             )  # fmt: skip
         cursor.execute(_SET_OUTCOMES, [list(column) for column in zip(*self._outcomes, strict=True)])
 
