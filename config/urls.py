@@ -51,5 +51,5 @@ urlpatterns = [
     path("oidc/", include("accounts.urls_oidc")),
 ]
 
-handler404 = "transfers.api.errors.not_found"
-handler500 = "transfers.api.errors.server_error"
+handler404 = "web.errors.not_found"
+handler500 = "web.errors.server_error"

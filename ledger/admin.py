@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from ledger.models import Entry
-from transfers.admin_readonly import ReadOnlyAdmin
+from web.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Entry)

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from ledger.models import Entry
 from transfers.api.access import caller_of
-from transfers.api.pagination import Pagination
 from transfers.domain.money import format_amount
+from web.pagination import Pagination
 
 ENTRY_SCHEMA = inline_serializer(
     "Entry",

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from transfers.admin_readonly import ReadOnlyAdmin
 from transfers.models import Event
+from web.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Event)

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 from accounts.models import Account as AccountRow
 from transfers.api.access import caller_of
 from transfers.api.fields import AmountField
-from transfers.api.pagination import Pagination
 from transfers.domain.money import Currency, format_amount, to_minor
 from transfers.models import LimitUsage
+from web.pagination import Pagination
 
 ACCOUNT_SCHEMA = inline_serializer(
     "Account",

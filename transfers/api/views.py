@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 from transfers import services
 from transfers.api.access import caller_of
 from transfers.api.fields import AmountField, StrictCharField, StrictUUIDField
-from transfers.api.pagination import Pagination
 from transfers.api.representations import event_json
 from transfers.domain import errors
 from transfers.domain.model import AcceptedEvent, EventStatus, EventType, IdempotencyKey, Movement
 from transfers.models import Event
+from web.pagination import Pagination
 
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
 
