@@ -15,7 +15,10 @@ from functools import cache, partial
 
 from django.conf import settings
 
+from accounts.tables import DjangoAccountTable
+from ledger.tables import DjangoJournalTable
 from messaging.consumer import EventConsumer
+from messaging.outbox import DjangoOutboxTable
 from messaging.relay import OutboxRelay
 from messaging.worker import Worker
 from transfers import services
@@ -29,12 +32,12 @@ from transfers.domain.model import Account
 
 @cache
 def acceptance_store() -> DjangoAcceptanceStore:
-    return DjangoAcceptanceStore()
+    return DjangoAcceptanceStore(accounts=DjangoAccountTable(), outbox=DjangoOutboxTable())
 
 
 @cache
 def ledger_store() -> DjangoLedgerStore:
-    return DjangoLedgerStore()
+    return DjangoLedgerStore(accounts=DjangoAccountTable(), journal=DjangoJournalTable())
 
 
 @cache

@@ -12,41 +12,29 @@ from contextlib import ExitStack, contextmanager
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account as AccountRow
-from messaging.models import OutboxMessage
 from transfers.adapters.commit_outcome import event_committed
 from transfers.adapters.reply_deadline import reply_deadline
+from transfers.adapters.tables import AccountTable, OutboxTable
 from transfers.domain import errors
-from transfers.domain.model import (
-    AcceptedEvent,
-    Account,
-    AccountStatus,
-    EventStatus,
-    IdempotencyKey,
-    LimitUsage,
-)
+from transfers.domain.model import AcceptedEvent, Account, EventStatus, IdempotencyKey, LimitUsage
 from transfers.domain.money import Currency
 from transfers.models import Event, IdempotencyRecord
 from transfers.models import LimitUsage as LimitUsageRow
 from transfers.ports import LimitKey
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
-_ACCOUNT_FIELDS = ("id", "owner_id", "currency", "balance", "daily_limit", "status")
-
 _USAGE = LimitUsageRow._meta.db_table
-_OUTBOX = OutboxMessage._meta.db_table
-_ACCOUNTS = AccountRow._meta.db_table
 
 # Accepting is one statement, so outside a transaction it commits in one round trip: check that
 # the accounts are still active, reserve the limit (only if used + pending + amount stays within
 # it), then the event, its outbox message and the relay's wake-up, each only if the one before it
 # happened.
-_ACCEPT = f"""
+_ACCEPT = """
 WITH active AS (
-    SELECT count(*) = cardinality(%(accounts)s::uuid[]) AS ok FROM {_ACCOUNTS}
+    SELECT count(*) = cardinality(%(accounts)s::uuid[]) AS ok FROM {accounts}
     WHERE id = ANY(%(accounts)s) AND status = 'active'
 ), reservation AS (
-    INSERT INTO {_USAGE} AS usage (account_id, business_date, used, pending)
+    INSERT INTO {usage} AS usage (account_id, business_date, used, pending)
     SELECT %(account)s, %(day)s, 0, %(amount)s
     WHERE %(reserve)s AND %(amount)s <= %(limit)s AND (SELECT ok FROM active)
     ON CONFLICT (account_id, business_date) DO UPDATE
@@ -54,35 +42,20 @@ WITH active AS (
         WHERE usage.used + usage.pending + EXCLUDED.pending <= %(limit)s
     RETURNING 1
 ), event AS (
-    INSERT INTO {Event._meta.db_table} (event_id, type, status, account_id, counterparty_id, amount,
+    INSERT INTO {events} (event_id, type, status, account_id, counterparty_id, amount,
         currency, reference, memo, business_date, requested_by_id, created_at)
     SELECT %(id)s, %(type)s, 'pending', %(account)s, %(counterparty)s, %(amount)s, %(currency)s,
         %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s
     WHERE (SELECT ok FROM active) AND (NOT %(reserve)s OR EXISTS (SELECT FROM reservation))
     RETURNING event_id
 ), outbox AS (
-    INSERT INTO {_OUTBOX} (event_id, event_type, shard_key, body, created_at)
+    INSERT INTO {outbox} (event_id, event_type, shard_key, body, created_at)
     SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(now)s FROM event
     RETURNING shard_key
 )
 SELECT (SELECT ok FROM active), (SELECT count(*) FROM event),
     (SELECT pg_notify('remit_outbox', shard_key::text) FROM outbox)
 """
-_SELECT_ACCOUNTS = f"""
-SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}
-WHERE id = ANY(%s) AND kind = 'customer'
-"""
-
-
-def account_from_row(row: dict) -> Account:
-    return Account(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        currency=Currency[row["currency"]],
-        balance=row["balance"],
-        daily_limit=row["daily_limit"],
-        status=AccountStatus(row["status"]),
-    )
 
 
 class KnownAccounts:
@@ -125,7 +98,12 @@ class DjangoAcceptanceStore:
     connection. Any other error means nothing was committed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, accounts: AccountTable, outbox: OutboxTable) -> None:
+        self._table = accounts
+        self._outbox = outbox
+        self._accept = _ACCEPT.format(
+            accounts=accounts.name, usage=_USAGE, events=Event._meta.db_table, outbox=outbox.name
+        )
         self._accounts = KnownAccounts()
         # The event the current thread's transaction accepted, and the session it went to.
         self._accepted = threading.local()
@@ -158,32 +136,25 @@ class DjangoAcceptanceStore:
         known = self._accounts.get(account_ids)
         if known is not None:
             return known
-        with connection.cursor() as cursor:
-            cursor.execute(_SELECT_ACCOUNTS, [list(account_ids)])
-            columns = [c.name for c in cursor.description]
-            found = [account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        found = self._table.customers(account_ids)
         self._accounts.add(found)
         return {account.id: account for account in found}
 
     def open_account(self, *, owner_id: int, currency: Currency, daily_limit: int) -> Account:
-        row = AccountRow.objects.create(owner_id=owner_id, currency=currency.code, daily_limit=daily_limit)
-        return account_from_row({f: getattr(row, f) for f in _ACCOUNT_FIELDS})
+        return self._table.open(owner_id=owner_id, currency=currency, daily_limit=daily_limit)
 
     def close_account(self, account_id: uuid.UUID) -> Account:
-        row = AccountRow.objects.select_for_update(no_key=True).get(id=account_id)
+        account = self._table.lock([account_id])[account_id]
         self._accounts.forget(account_id)
-        if row.status == AccountRow.Status.CLOSED:  # closed meanwhile, by a request to another process
-            return account_from_row({f: getattr(row, f) for f in _ACCOUNT_FIELDS})
+        if account.is_closed:  # closed meanwhile, by a request to another process
+            return account
         pending = (
             Event.objects.filter(status=EventStatus.PENDING).filter(account_id=account_id).exists()
             or Event.objects.filter(status=EventStatus.PENDING, counterparty_id=account_id).exists()
         )
-        if row.balance != 0 or pending:
+        if account.balance != 0 or pending:
             raise errors.AccountNotEmpty()
-        row.status = AccountRow.Status.CLOSED
-        row.closed_at = timezone.now()
-        row.save(update_fields=["status", "closed_at"])
-        return account_from_row({f: getattr(row, f) for f in _ACCOUNT_FIELDS})
+        return self._table.mark_closed(account_id)
 
     def limit_usage(self, key: LimitKey) -> LimitUsage:
         account_id, day = key
@@ -225,7 +196,7 @@ class DjangoAcceptanceStore:
 
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         movement = event.movement
-        outbox = OutboxMessage.for_event(
+        outbox = self._outbox.message(
             event_id=event.id, event_type=movement.type, account_id=movement.account_id
         )
         session = None
@@ -235,7 +206,7 @@ class DjangoAcceptanceStore:
                 session_pid = session.info.backend_pid
                 with reply_deadline(session):
                     cursor.execute(
-                        _ACCEPT,
+                        self._accept,
                         {
                             "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
                             "id": event.id,

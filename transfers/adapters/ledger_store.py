@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import NamedTuple
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account as AccountRow
-from ledger.models import Entry
-from transfers.adapters.acceptance_store import account_from_row
 from transfers.adapters.database_errors import data_refused
+from transfers.adapters.tables import AccountTable, JournalTable
 from transfers.domain.model import Account, EventStatus, EventType, LimitUsage, Outcome, PendingEvent
 from transfers.domain.money import Currency
 from transfers.models import Event, ParkedAccount
@@ -20,9 +19,7 @@ from transfers.models import LimitUsage as LimitUsageRow
 from transfers.ports import BatchFailed, EventFailed, LimitKey
 
 _EVENTS = Event._meta.db_table
-_ACCOUNTS = AccountRow._meta.db_table
 _USAGE = LimitUsageRow._meta.db_table
-_ENTRIES = Entry._meta.db_table
 _PARKED = ParkedAccount._meta.db_table
 
 # The events asked for, and every earlier pending event of the same senders: an account's events are
@@ -35,10 +32,6 @@ WHERE event_id = ANY(%(ids)s)
        AND seq < (SELECT max(seq) FROM asked))
 ORDER BY seq FOR UPDATE
 """
-_LOCK_ACCOUNTS = f"""
-SELECT id, owner_id, currency, balance, daily_limit, status FROM {_ACCOUNTS}
-WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE
-"""
 _LOCK_USAGE = f"""
 SELECT account_id, business_date, used, pending FROM {_USAGE}
 WHERE (account_id, business_date) IN (SELECT * FROM unnest(%s::uuid[], %s::date[]))
@@ -46,22 +39,19 @@ ORDER BY account_id, business_date FOR NO KEY UPDATE
 """
 # Read after the accounts are locked: `replay_events --parked` lifts a park under the same lock, so a
 # batch sees either the park and holds the account's events, or neither.
-_SETTLEMENTS_AND_PARKED = f"""
-SELECT currency, id, false FROM {_ACCOUNTS} WHERE kind = 'settlement'
-UNION ALL
-SELECT '', account_id, true FROM {_PARKED} WHERE account_id = ANY(%s)
-"""
+_PARKED_AMONG = f"SELECT account_id FROM {_PARKED} WHERE account_id = ANY(%s)"
 _PARK = f"""
 INSERT INTO {_PARKED} (account_id, event_id, error, parked_at) VALUES (%s, %s, %s, %s)
 ON CONFLICT (account_id) DO NOTHING
 """
-_SET_BALANCE = f"UPDATE {_ACCOUNTS} SET balance = %s WHERE id = %s"
-_SET_BALANCES = f"""
-UPDATE {_ACCOUNTS} a SET balance = v.balance FROM unnest(%s::uuid[], %s::bigint[]) v(id, balance)
+# The other apps' tables, named by their ports (transfers.adapters.tables).
+_SET_BALANCE = "UPDATE {accounts} SET balance = %s WHERE id = %s"
+_SET_BALANCES = """
+UPDATE {accounts} a SET balance = v.balance FROM unnest(%s::uuid[], %s::bigint[]) v(id, balance)
 WHERE a.id = v.id
 """
-_APPEND_ENTRIES = f"""
-INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after, counterparty_id, created_at)
+_APPEND_ENTRIES = """
+INSERT INTO {journal} (transaction_id, account_id, type, amount, balance_after, counterparty_id, created_at)
 SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::uuid[],
                      %s::timestamptz[])
 """
@@ -76,11 +66,27 @@ FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[]) v(event_id, s
 WHERE e.event_id = v.event_id
 """
 _INSERT_ENTRIES = (
-    f"INSERT INTO {_ENTRIES} (transaction_id, account_id, type, amount, balance_after, counterparty_id,"
-    f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO {journal} (transaction_id, account_id, type, amount, balance_after, counterparty_id,"
+    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s)"
 )
 _SET_USAGE = f"UPDATE {_USAGE} SET used = %s, pending = %s WHERE account_id = %s AND business_date = %s"
 _SET_OUTCOME = f"UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %s WHERE event_id = %s"
+
+
+class _Statements(NamedTuple):
+    """The statements that write the other apps' tables, with their tables' names filled in."""
+
+    set_balance: str
+    set_balances: str
+    append_entries: str
+    insert_entries: str
+
+    @classmethod
+    def on(cls, accounts: AccountTable, journal: JournalTable) -> _Statements:
+        names = {"accounts": accounts.name, "journal": journal.name}
+        return cls(
+            *(sql.format(**names) for sql in (_SET_BALANCE, _SET_BALANCES, _APPEND_ENTRIES, _INSERT_ENTRIES))
+        )
 
 
 class DjangoLedgerStore:
@@ -91,6 +97,10 @@ class DjangoLedgerStore:
     batch raises BatchFailed and is run again `isolated`: each event then writes at once inside
     its own savepoint, so only the bad event fails.
     """
+
+    def __init__(self, *, accounts: AccountTable, journal: JournalTable) -> None:
+        self._accounts = accounts
+        self._statements = _Statements.on(accounts, journal)
 
     @contextmanager
     def batch(self, event_ids: Sequence[uuid.UUID], *, isolated: bool = False) -> Iterator[_Batch]:
@@ -123,45 +133,33 @@ class DjangoLedgerStore:
             if row[2] == EventStatus.PENDING
         ]
         account_ids = sorted({e.account_id for e in events} | {e.counterparty_id for e in events} - {None})
-        cursor.execute(_LOCK_ACCOUNTS, [account_ids])
-        columns = [c.name for c in cursor.description]
-        accounts = {
-            row[0]: account_from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
-        }
+        accounts = self._accounts.lock(account_ids)
         keys = sorted({(e.account_id, e.business_date) for e in events if e.type.is_outgoing})
         usage: dict[LimitKey, LimitUsage] = {}
         if keys:
             cursor.execute(_LOCK_USAGE, [[k[0] for k in keys], [k[1] for k in keys]])
             usage = {(r[0], r[1]): LimitUsage(used=r[2], pending=r[3]) for r in cursor.fetchall()}
-        settlements, parked = self._settlements_and_parked(cursor, account_ids)
-        return _Batch(cursor, events, accounts, usage, settlements, parked, unknown, isolated)
-
-    @staticmethod
-    def _settlements_and_parked(cursor, account_ids: list[uuid.UUID]) -> tuple[dict[str, uuid.UUID], set]:
-        # Read per batch rather than cached: cheap, and never stale after a restore or a test flush.
-        cursor.execute(_SETTLEMENTS_AND_PARKED, [account_ids])
-        rows = cursor.fetchall()
-        ids = {currency: account_id for currency, account_id, parked in rows if not parked}
-        for currency in Currency:
-            if currency.code not in ids:
-                ids[currency.code] = AccountRow.objects.get_or_create(
-                    kind=AccountRow.Kind.SETTLEMENT,
-                    currency=currency.code,
-                    defaults={"daily_limit": currency.max_daily_limit},
-                )[0].id
-        return ids, {account_id for _, account_id, parked in rows if parked}
+        cursor.execute(_PARKED_AMONG, [account_ids])
+        parked = {row[0] for row in cursor.fetchall()}
+        settlements = self._accounts.settlement_ids()
+        return _Batch(
+            cursor, self._statements, events, accounts, usage, settlements, parked, unknown, isolated
+        )
 
 
 class _Batch:
-    def __init__(self, cursor, events, accounts, usage, settlements, parked, unknown, isolated) -> None:
+    def __init__(
+        self, cursor, statements, events, accounts, usage, settlements, parked, unknown, isolated
+    ) -> None:
         self._cursor = cursor
+        self._sql: _Statements = statements
         self._isolated = isolated
         self.unknown_event_ids: set[uuid.UUID] = unknown
         self.parked: set[uuid.UUID] = parked
         self._events: list[PendingEvent] = events
         self.accounts: dict[uuid.UUID, Account] = accounts
         self._usage: dict[LimitKey, LimitUsage] = usage
-        self._settlements: dict[str, uuid.UUID] = settlements
+        self._settlements: dict[Currency, uuid.UUID] = settlements
         # What a batch that is not isolated gathers for its four statements at the end.
         self._balances: dict[uuid.UUID, int] = {}
         self._usage_after: dict[LimitKey, LimitUsage] = {}
@@ -172,7 +170,7 @@ class _Batch:
         return self._events
 
     def settlement_id(self, account_id: uuid.UUID) -> uuid.UUID:
-        return self._settlements[self.accounts[account_id].currency.code]
+        return self._settlements[self.accounts[account_id].currency]
 
     def usage(self, key: LimitKey) -> LimitUsage | None:
         return self._usage.get(key)
@@ -201,9 +199,9 @@ class _Batch:
     def _write_one(self, balances, entries, usage, outcome_row) -> None:
         cursor = self._cursor
         for account_id, balance in balances.items():
-            cursor.execute(_SET_BALANCE, [balance, account_id])
+            cursor.execute(self._sql.set_balance, [balance, account_id])
         if entries:
-            cursor.execute(_INSERT_ENTRIES, [value for entry in entries for value in entry])
+            cursor.execute(self._sql.insert_entries, [value for entry in entries for value in entry])
         (account_id, day), after = usage
         if after is not None:
             cursor.execute(_SET_USAGE, [after.used, after.pending, account_id, day])
@@ -216,9 +214,11 @@ class _Batch:
             return
         cursor = self._cursor
         if self._balances:
-            cursor.execute(_SET_BALANCES, [list(self._balances), list(self._balances.values())])
+            cursor.execute(self._sql.set_balances, [list(self._balances), list(self._balances.values())])
         if self._entries:
-            cursor.execute(_APPEND_ENTRIES, [list(column) for column in zip(*self._entries, strict=True)])
+            cursor.execute(
+                self._sql.append_entries, [list(column) for column in zip(*self._entries, strict=True)]
+            )
         if self._usage_after:
             keys = sorted(self._usage_after)
             cursor.execute(

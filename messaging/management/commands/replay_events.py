@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account
 from messaging.models import OutboxMessage
 from transfers.domain.model import EventType
 from transfers.models import Event, ParkedAccount
@@ -72,12 +71,8 @@ def _lift_parks(dry_run: bool) -> list:
     """Lift every park under the parked accounts' row locks, which the worker holds while it reads
     the parks: a batch either saw the park (and its held events are pending now, replayed below)
     or sees none."""
-    accounts = list(
-        Account.objects.select_for_update(no_key=True)
-        .filter(id__in=ParkedAccount.objects.values("account_id"))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    parks = ParkedAccount.objects.select_related("account").select_for_update(no_key=True, of=("account",))
+    accounts = [park.account_id for park in parks.order_by("account_id")]
     if not dry_run:
         ParkedAccount.objects.filter(account_id__in=accounts).delete()
     return accounts

@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from accounts.tables import DjangoAccountTable
+from messaging.outbox import DjangoOutboxTable
 from transfers import services
 from transfers.adapters.acceptance_store import DjangoAcceptanceStore
 from transfers.adapters.backlog import DjangoBacklog
@@ -36,7 +38,7 @@ class Stopwatch:
 
 @pytest.fixture
 def store() -> DjangoAcceptanceStore:
-    return DjangoAcceptanceStore()
+    return DjangoAcceptanceStore(accounts=DjangoAccountTable(), outbox=DjangoOutboxTable())
 
 
 @pytest.fixture

@@ -17,8 +17,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 
+from accounts.tables import DjangoAccountTable
 from config import bootstrap
 from messaging.models import OutboxMessage
+from messaging.outbox import DjangoOutboxTable
 from tests.integration.api.support import Customer
 from tests.support.proxy import TcpProxy
 from transfers import services
@@ -58,7 +60,7 @@ def owner() -> Caller:
 
 @pytest.fixture
 def store() -> DjangoAcceptanceStore:
-    return DjangoAcceptanceStore()
+    return DjangoAcceptanceStore(accounts=DjangoAccountTable(), outbox=DjangoOutboxTable())
 
 
 def _deposit(owner: Caller, store: DjangoAcceptanceStore, account_id: uuid.UUID, *, key: str | None = None):
