@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
@@ -27,7 +28,7 @@ from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
-from transfers.domain.model import Account
+from transfers.domain.model import Account, LimitFigures
 
 
 @cache
@@ -68,7 +69,7 @@ class Api:
     open_account: Callable[..., Account]
     close_account: Callable[..., Account]
     read_account: Callable[..., Account]
-    today: Callable[[], dt.date]
+    limit_figures: Callable[..., dict[uuid.UUID, LimitFigures]]
 
 
 @cache
@@ -86,7 +87,7 @@ def api() -> Api:
         open_account=partial(services.open_account, store=store),
         close_account=partial(services.close_account, store=store),
         read_account=partial(services.read_account, store=store),
-        today=lambda: clock_.business_date(clock_.now()),
+        limit_figures=partial(services.limit_figures, store=store, cache=limit_cache(), clock=clock_),
     )
 
 

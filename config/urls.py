@@ -12,14 +12,17 @@ from transfers.api import views as transfers
 
 app = bootstrap.api()
 api = [
-    path("accounts", accounts.AccountsView.as_view(open_account=app.open_account, today=app.today)),
+    path(
+        "accounts",
+        accounts.AccountsView.as_view(open_account=app.open_account, limit_figures=app.limit_figures),
+    ),
     path(
         "accounts/<uuid:account_id>",
-        accounts.AccountView.as_view(read_account=app.read_account, today=app.today),
+        accounts.AccountView.as_view(read_account=app.read_account, limit_figures=app.limit_figures),
     ),
     path(
         "accounts/<uuid:account_id>/close",
-        accounts.CloseAccountView.as_view(close_account=app.close_account, today=app.today),
+        accounts.CloseAccountView.as_view(close_account=app.close_account, limit_figures=app.limit_figures),
     ),
     path(
         "accounts/<uuid:account_id>/entries", ledger.AccountEntriesView.as_view(read_account=app.read_account)

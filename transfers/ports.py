@@ -12,6 +12,7 @@ from transfers.domain.model import (
     AcceptedEvent,
     Account,
     IdempotencyKey,
+    LimitFigures,
     LimitUsage,
     Outcome,
     PendingEvent,
@@ -40,13 +41,19 @@ class Clock(Protocol):
 
 
 class LimitCache(Protocol):
-    """A fast, lossy copy of daily-limit usage; every method may fail silently and return nothing."""
+    """A fast, lossy copy of the limit figures that account reads show; never consulted to accept.
 
-    def get(self, key: LimitKey) -> LimitUsage | None: ...
+    Every method may fail silently: `get` then finds nothing, and a `forget` that failed leaves an
+    entry that is wrong for at most the cache's stated lifetime of an entry.
+    """
 
-    def put(self, usages: dict[LimitKey, LimitUsage]) -> None: ...
+    def get(self, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LimitFigures]:
+        """The cached figures found among these accounts, of whatever day they were cached for."""
+        ...
 
-    def forget(self, keys: Iterable[LimitKey]) -> None: ...
+    def put(self, figures: dict[uuid.UUID, LimitFigures]) -> None: ...
+
+    def forget(self, account_ids: Iterable[uuid.UUID]) -> None: ...
 
 
 class Backlog(Protocol):
@@ -87,7 +94,9 @@ class AcceptanceStore(Protocol):
         """Close an account with balance 0 and nothing pending; raises AccountNotEmpty otherwise."""
         ...
 
-    def limit_usage(self, key: LimitKey) -> LimitUsage: ...
+    def limit_figures(self, account_ids: Sequence[uuid.UUID], day: dt.date) -> dict[uuid.UUID, LimitFigures]:
+        """Every one of these accounts' figures on `day`, zero where nothing was sent."""
+        ...
 
     def claim_idempotency_key(self, key: IdempotencyKey) -> tuple[str, uuid.UUID] | None:
         """Hold the key until the transaction ends; return the (fingerprint, event id) it was used for.

@@ -17,6 +17,7 @@ from transfers.domain.model import (
     Account,
     Caller,
     IdempotencyKey,
+    LimitFigures,
     LimitUsage,
     Movement,
     Outcome,
@@ -63,6 +64,24 @@ def read_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStor
     if account is None or not account.readable_by(caller):
         raise errors.NotFound("No such account.")
     return account
+
+
+def limit_figures(
+    *, account_ids: Sequence[uuid.UUID], store: AcceptanceStore, cache: LimitCache, clock: Clock
+) -> dict[uuid.UUID, LimitFigures]:
+    """Today's limit figures of these accounts (visibility is the caller's to check first).
+
+    From the cache where it holds today's figures, else from the store, which then fills the
+    cache. Only for reading: accepting never asks the cache (the store's reservation decides).
+    """
+    day = clock.business_date(clock.now())
+    figures = {i: f for i, f in cache.get(account_ids).items() if f.business_date == day}
+    missing = [i for i in account_ids if i not in figures]
+    if missing:
+        read = store.limit_figures(missing, day)
+        cache.put(read)
+        figures |= read
+    return figures
 
 
 def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
@@ -135,13 +154,12 @@ def accept_movement(
             business_date=clock.business_date(now),
             accepted_at=now,
         )
-        if movement.type.is_outgoing:
-            _check_daily_limit(source, (source.id, event.business_date), event.amount, store, cache)
+        # The one decision on the daily limit: the store reserves the amount only within it.
         store.add_event(event, reserve_within=source.daily_limit if movement.type.is_outgoing else None)
         if idempotency is not None:
             store.remember_idempotency_key(idempotency, fingerprint=movement.fingerprint(), event_id=event.id)
-    # The cache is not refreshed here: the pending amount just reserved matters only to the check
-    # above, which PostgreSQL confirms anyway; the worker refreshes the entry once it applies.
+    if movement.type.is_outgoing:
+        cache.forget([source.id])  # its pending money changed: the next account read asks the store
     return Acceptance(event.id, event=event)
 
 
@@ -156,20 +174,6 @@ def _refuse_if_overloaded(backlog: Backlog, clock: Clock, max_lag: dt.timedelta)
         # back soon after a stopped worker runs again.
         retry_after = min(max(math.ceil(past_bound), 1), math.ceil(max_lag.total_seconds()))
         raise errors.Overloaded(retry_after=retry_after)
-
-
-def _check_daily_limit(
-    account: Account, key: LimitKey, amount: int, store: AcceptanceStore, cache: LimitCache
-) -> None:
-    # A cached refusal is confirmed against PostgreSQL, so a stale cache can never refuse wrongly;
-    # a cached admission is confirmed anyway by the store's conditional reservation.
-    usage = cache.get(key)
-    if usage is not None and usage.admits(amount, account.daily_limit):
-        return
-    usage = store.limit_usage(key)
-    cache.put({key: usage})
-    if not usage.admits(amount, account.daily_limit):
-        raise errors.DailyLimitExceeded()
 
 
 def _movable_by(caller: Caller, account: Account | None) -> Account:
@@ -258,9 +262,11 @@ def _apply_batch(
                 accounts[account_id] = dataclasses.replace(accounts[account_id], balance=balance)
             if outcome.usage is not None:
                 touched[key] = outcome.usage
-        # Forgotten before commit, so a crash between commit and refresh leaves no stale entry.
-        cache.forget(touched)
-    cache.put(touched)
+        # Forgotten before the commit and again after it: a read between the two may have filled
+        # the cache with what was committed before this batch.
+        senders = {account_id for account_id, _ in touched}
+        cache.forget(senders)
+    cache.forget(senders)
     return result
 
 

@@ -6,21 +6,22 @@ import datetime as dt
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from transfers.adapters.commit_outcome import event_committed
 from transfers.adapters.reply_deadline import reply_deadline
 from transfers.adapters.tables import AccountTable, OutboxTable
 from transfers.domain import errors
-from transfers.domain.model import AcceptedEvent, Account, EventStatus, IdempotencyKey, LimitUsage
+from transfers.domain.model import AcceptedEvent, Account, EventStatus, IdempotencyKey, LimitFigures
 from transfers.domain.money import Currency
 from transfers.models import Event, IdempotencyRecord
 from transfers.models import LimitUsage as LimitUsageRow
-from transfers.ports import LimitKey
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 _USAGE = LimitUsageRow._meta.db_table
@@ -156,14 +157,23 @@ class DjangoAcceptanceStore:
             raise errors.AccountNotEmpty()
         return self._table.mark_closed(account_id)
 
-    def limit_usage(self, key: LimitKey) -> LimitUsage:
-        account_id, day = key
-        row = (
-            LimitUsageRow.objects.filter(account_id=account_id, business_date=day)
-            .values("used", "pending")
-            .first()
+    def limit_figures(self, account_ids: Sequence[uuid.UUID], day: dt.date) -> dict[uuid.UUID, LimitFigures]:
+        used: dict[uuid.UUID, int] = defaultdict(int)
+        pending: dict[uuid.UUID, int] = defaultdict(int)
+        pending_out: dict[uuid.UUID, int] = defaultdict(int)
+        rows = LimitUsageRow.objects.filter(account_id__in=account_ids).filter(
+            Q(business_date=day) | Q(pending__gt=0)  # the partial index usage_with_pending
         )
-        return LimitUsage(**row) if row else LimitUsage()
+        for account_id, business_date, used_on_day, pending_on_day in rows.values_list(
+            "account_id", "business_date", "used", "pending"
+        ):
+            pending_out[account_id] += pending_on_day
+            if business_date == day:
+                used[account_id], pending[account_id] = used_on_day, pending_on_day
+        return {
+            i: LimitFigures(business_date=day, used=used[i], pending=pending[i], pending_out=pending_out[i])
+            for i in account_ids
+        }
 
     def claim_idempotency_key(self, key: IdempotencyKey) -> tuple[str, uuid.UUID] | None:
         with connection.cursor() as cursor:

@@ -1,31 +1,36 @@
-"""Daily-limit usage cached in Redis (through django-redis); any failure is a miss, never an error."""
+"""Account reads' limit figures cached in Redis (django-redis); any failure is a miss, never an error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from transfers.domain.model import LimitUsage
-from transfers.ports import LimitKey
+from transfers.domain.model import LimitFigures
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class RedisLimitCache:
-    """Cache-aside copy of LimitUsage rows; PostgreSQL stays the truth.
+    """Cache-aside copy of the limit figures account reads show; PostgreSQL stays the truth.
 
-    After a failure (Redis down, or paused so calls time out) the cache is bypassed for
-    `cooldown` seconds, so a sick Redis costs one short timeout, not one per request.
+    Filled by reads, forgotten by whatever changes the figures (an accepted outgoing movement, an
+    applied batch), so a hit costs PostgreSQL nothing. An entry lives `ttl_seconds` (15): the
+    longest a figure can be wrong, should a read fill it with what it read just before a change
+    forgot it, or a forget fail. After a failure (Redis down, or paused so calls time out) the
+    cache is bypassed for `cooldown` seconds, so a sick Redis costs one short timeout, not one per
+    request; reads then go to PostgreSQL.
     """
 
-    def __init__(self, *, alias: str = "default", ttl_seconds: int = 600, cooldown: float = 5.0) -> None:
+    def __init__(self, *, alias: str = "default", ttl_seconds: int = 15, cooldown: float = 5.0) -> None:
         self._alias = alias
         self._ttl = ttl_seconds
         self._cooldown = cooldown
@@ -33,31 +38,37 @@ class RedisLimitCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(key: LimitKey) -> str:
-        account_id, day = key
-        return f"remit:limit:{account_id}:{day.isoformat()}"
+    def key(account_id: uuid.UUID) -> str:
+        return f"remit:limit:{account_id}"
 
-    def get(self, key: LimitKey) -> LimitUsage | None:
-        raw = self._call(lambda redis: redis.get(self.key(key)))
-        if raw is None:
-            return None
-        used, _, pending = raw.decode().partition(":")
-        return LimitUsage(used=int(used), pending=int(pending))
+    def get(self, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LimitFigures]:
+        if not account_ids:
+            return {}
+        raw = self._call(lambda redis: redis.mget([self.key(i) for i in account_ids])) or []
+        found = {}
+        for account_id, value in zip(account_ids, raw, strict=False):
+            if value is not None:
+                day, used, pending, pending_out = value.decode().split(":")
+                found[account_id] = LimitFigures(
+                    dt.date.fromisoformat(day), int(used), int(pending), int(pending_out)
+                )
+        return found
 
-    def put(self, usages: dict[LimitKey, LimitUsage]) -> None:
-        if not usages:
+    def put(self, figures: dict[uuid.UUID, LimitFigures]) -> None:
+        if not figures:
             return
 
         def write(redis):
             pipe = redis.pipeline(transaction=False)
-            for key, usage in usages.items():
-                pipe.set(self.key(key), f"{usage.used}:{usage.pending}", ex=self._ttl)
+            for account_id, f in figures.items():
+                value = f"{f.business_date.isoformat()}:{f.used}:{f.pending}:{f.pending_out}"
+                pipe.set(self.key(account_id), value, ex=self._ttl)
             pipe.execute()
 
         self._call(write)
 
-    def forget(self, keys: Iterable[LimitKey]) -> None:
-        names = [self.key(key) for key in keys]
+    def forget(self, account_ids: Iterable[uuid.UUID]) -> None:
+        names = [self.key(i) for i in account_ids]
         if names:
             self._call(lambda redis: redis.delete(*names))
 

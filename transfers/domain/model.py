@@ -93,11 +93,22 @@ class LimitUsage:
     used: int = 0
     pending: int = 0
 
+
+@dataclass(frozen=True)
+class LimitFigures:
+    """What an account read shows of its daily limit on one business day.
+
+    `used` and `pending` are that day's; `pending_out` is the outgoing money of every day not yet
+    applied (an event accepted before midnight may still wait after it), for the available balance.
+    """
+
+    business_date: dt.date
+    used: int = 0
+    pending: int = 0
+    pending_out: int = 0
+
     def remaining(self, daily_limit: int) -> int:
         return max(0, daily_limit - self.used - self.pending)
-
-    def admits(self, amount: int, daily_limit: int) -> bool:
-        return self.used + self.pending + amount <= daily_limit
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config import bootstrap
 from tests.integration.api.support import assert_error, bank_state
-from transfers.domain.model import LimitUsage
+from transfers.domain.model import LimitFigures
+from transfers.models import LimitUsage
 
 pytestmark = pytest.mark.django_db
 
@@ -162,19 +165,19 @@ def test_available_balance_is_balance_minus_pending_outgoing_money_even_below_ze
     assert figures["available_balance"] == "-10000"
 
 
-def test_a_stale_limit_cache_that_shows_the_limit_used_up_does_not_refuse(alice) -> None:
+def test_a_limit_cache_that_shows_the_limit_used_up_does_not_refuse(alice) -> None:
     account = alice.funded_account("KRW", "50000", daily_limit="10000")
-    _cache_usage(account["id"], LimitUsage(used=10000, pending=0))
+    _cache_figures(account["id"], used=10000)
 
     response = alice.withdraw(account["id"], "10000")
 
     assert response.status_code == 202, response.content
 
 
-def test_a_stale_limit_cache_that_shows_nothing_used_does_not_admit(alice) -> None:
+def test_a_limit_cache_that_shows_nothing_used_does_not_admit(alice) -> None:
     account = alice.funded_account("KRW", "50000", daily_limit="10000")
     assert alice.withdraw(account["id"], "10000").status_code == 202
-    _cache_usage(account["id"], LimitUsage(used=0, pending=0))
+    _cache_figures(account["id"], used=0)
     before = bank_state()
 
     response = alice.withdraw(account["id"], "1")
@@ -183,9 +186,39 @@ def test_a_stale_limit_cache_that_shows_nothing_used_does_not_admit(alice) -> No
     assert bank_state() == before
 
 
-def _cache_usage(account_id: str, usage: LimitUsage) -> None:
+def test_an_account_read_takes_its_limit_figures_from_the_cache_once_they_are_there(alice) -> None:
+    account = alice.funded_account("KRW", "50000", daily_limit="10000")
+    assert alice.withdraw(account["id"], "3000").status_code == 202
+
+    with CaptureQueriesContext(connection) as cold:
+        first = alice.account(account["id"])
+    with CaptureQueriesContext(connection) as warm:
+        second = alice.account(account["id"])
+
+    assert _usage_queries(cold) == 1
+    assert _usage_queries(warm) == 0
+    assert first == second
+    assert (second["pending_today"], second["remaining_today"]) == ("3000", "7000")
+
+
+def test_cached_figures_are_forgotten_when_a_withdrawal_is_accepted(alice) -> None:
+    account = alice.funded_account("KRW", "50000", daily_limit="10000")
+    _cache_figures(account["id"], used=9999)
+    assert alice.account(account["id"])["remaining_today"] == "1"  # served from the cache
+
+    assert alice.withdraw(account["id"], "2000").status_code == 202
+
+    assert alice.account(account["id"])["remaining_today"] == "8000"
+
+
+def _usage_queries(captured: CaptureQueriesContext) -> int:
+    return sum(LimitUsage._meta.db_table in query["sql"] for query in captured.captured_queries)
+
+
+def _cache_figures(account_id: str, *, used: int) -> None:
     clock = bootstrap.clock()
-    bootstrap.limit_cache().put({(uuid.UUID(account_id), clock.business_date(clock.now())): usage})
+    figures = LimitFigures(clock.business_date(clock.now()), used=used)
+    bootstrap.limit_cache().put({uuid.UUID(account_id): figures})
 
 
 _FIGURES = ("balance", "available_balance", "used_today", "pending_today", "remaining_today", "daily_limit")

@@ -29,11 +29,17 @@ class WorkerDiesBeforeCacheRefresh(BaseException):
 
 
 class CacheOfAWorkerThatDiesAfterCommit(RedisLimitCache):
-    """The real Redis cache, except that the process 'dies' when it would refresh it."""
+    """The real Redis cache, except that the process 'dies' when it would forget after the commit."""
 
-    def put(self, usages) -> None:
-        if usages:
+    def __init__(self) -> None:
+        super().__init__()
+        self.forgets = 0
+
+    def forget(self, account_ids) -> None:
+        self.forgets += 1
+        if self.forgets == 2:  # the first is before the commit
             raise WorkerDiesBeforeCacheRefresh()
+        super().forget(account_ids)
 
 
 @pytest.fixture
@@ -87,15 +93,15 @@ def test_a_worker_killed_between_commit_and_cache_refresh_leaves_no_stale_limit_
     account = bank.open_account(owner, daily_limit=100_000)
     _apply([bank.accept(owner, EventType.DEPOSIT, account.id, "50000")])
     withdrawal = bank.accept(owner, EventType.WITHDRAWAL, account.id, "60000")  # more than the balance
-    key = (account.id, Event.objects.get(event_id=withdrawal).business_date)
+    day = Event.objects.get(event_id=withdrawal).business_date
     cache = bootstrap.limit_cache()
-    cache.put({key: model.LimitUsage(used=0, pending=60_000)})  # what a reader cached while it was pending
+    cache.put({account.id: model.LimitFigures(day, pending=60_000, pending_out=60_000)})  # a reader's
 
     with pytest.raises(WorkerDiesBeforeCacheRefresh):
         _apply([withdrawal], cache=CacheOfAWorkerThatDiesAfterCommit())
 
     assert Event.objects.get(event_id=withdrawal).reason == "insufficient_funds"
-    assert cache.get(key) is None
+    assert cache.get([account.id]) == {}
     full_day = bank.accept(owner, EventType.WITHDRAWAL, account.id, "100000")
     assert Event.objects.get(event_id=full_day).status == "pending"
 

@@ -14,6 +14,7 @@ from transfers.domain.model import (
     Account,
     AccountStatus,
     IdempotencyKey,
+    LimitFigures,
     LimitUsage,
     Outcome,
     PendingEvent,
@@ -35,17 +36,17 @@ class FakeClock:
 
 class FakeLimitCache:
     def __init__(self) -> None:
-        self.entries: dict = {}
+        self.entries: dict[uuid.UUID, LimitFigures] = {}
 
-    def get(self, key):
-        return self.entries.get(key)
+    def get(self, account_ids) -> dict[uuid.UUID, LimitFigures]:
+        return {i: self.entries[i] for i in account_ids if i in self.entries}
 
-    def put(self, usages) -> None:
-        self.entries.update(usages)
+    def put(self, figures) -> None:
+        self.entries.update(figures)
 
-    def forget(self, keys) -> None:
-        for key in keys:
-            self.entries.pop(key, None)
+    def forget(self, account_ids) -> None:
+        for account_id in account_ids:
+            self.entries.pop(account_id, None)
 
 
 class FakeBacklog:
@@ -83,8 +84,13 @@ class FakeAcceptanceStore:
         self.rows[account_id] = dataclasses.replace(account, status=AccountStatus.CLOSED)
         return self.rows[account_id]
 
-    def limit_usage(self, key) -> LimitUsage:
-        return self.usage.get(key, LimitUsage())
+    def limit_figures(self, account_ids, day) -> dict[uuid.UUID, LimitFigures]:
+        figures = {}
+        for account_id in account_ids:
+            today = self.usage.get((account_id, day), LimitUsage())
+            pending_out = sum(u.pending for (i, _), u in self.usage.items() if i == account_id)
+            figures[account_id] = LimitFigures(day, today.used, today.pending, pending_out)
+        return figures
 
     def claim_idempotency_key(self, key: IdempotencyKey):
         return self.keys.get((key.user_id, key.scope, key.key))
@@ -98,8 +104,8 @@ class FakeAcceptanceStore:
             raise errors.AccountClosed()
         if reserve_within is not None:
             key = (movement.account_id, event.business_date)
-            usage = self.limit_usage(key)
-            if not usage.admits(event.amount, reserve_within):
+            usage = self.usage.get(key, LimitUsage())
+            if usage.used + usage.pending + event.amount > reserve_within:
                 raise errors.DailyLimitExceeded()
             self.usage[key] = LimitUsage(usage.used, usage.pending + event.amount)
         self.events.append(event)

@@ -11,10 +11,11 @@ import pytest
 from tests.unit.transfers.fakes import FakeAcceptanceStore, FakeBacklog, FakeClock, FakeLimitCache
 from transfers import services
 from transfers.domain import errors
-from transfers.domain.model import Caller, EventType, IdempotencyKey, LimitUsage, Movement
+from transfers.domain.model import Caller, EventType, IdempotencyKey, LimitFigures, Movement
 from transfers.domain.money import Currency
 
 ALICE, BOB, OLGA = Caller(1), Caller(2), Caller(3, is_ops=True)
+_TODAY = FakeClock().business_date(FakeClock().now())
 
 
 @pytest.fixture
@@ -63,15 +64,40 @@ def test_the_same_key_with_another_request_is_refused(store, cache):
         _accept(store, cache, ALICE, _withdrawal(account.id, "13.00"), key="k1")
 
 
-def test_a_stale_cached_refusal_is_checked_against_the_store_and_repaired(store, cache):
+def test_figures_cached_as_used_up_neither_refuse_a_withdrawal_nor_outlive_it(store, cache):
     account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
-    key = (account.id, FakeClock().business_date(FakeClock().now()))
-    cache.put({key: LimitUsage(used=0, pending=1000)})
+    cache.put({account.id: LimitFigures(_TODAY, used=1000)})
 
     _accept(store, cache, ALICE, _withdrawal(account.id, "600"))
 
     assert len(store.events) == 1
-    assert cache.get(key) == LimitUsage(used=0, pending=0)  # the store's usage, read to confirm
+    assert cache.get([account.id]) == {}  # the next account read asks the store
+
+
+def test_limit_figures_come_from_the_cache_and_else_from_the_store_which_fills_it(store, cache):
+    cached = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    fresh = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    _accept(store, cache, ALICE, _withdrawal(fresh.id, "600"))
+    cache.put({cached.id: LimitFigures(_TODAY, used=1, pending=2, pending_out=3)})
+
+    figures = services.limit_figures(
+        account_ids=[cached.id, fresh.id], store=store, cache=cache, clock=FakeClock()
+    )
+
+    assert figures == {
+        cached.id: LimitFigures(_TODAY, used=1, pending=2, pending_out=3),
+        fresh.id: LimitFigures(_TODAY, used=0, pending=600, pending_out=600),
+    }
+    assert cache.get([fresh.id]) == {fresh.id: figures[fresh.id]}
+
+
+def test_figures_cached_on_another_day_are_read_again(store, cache):
+    account = store.open_account(owner_id=ALICE.user_id, currency=Currency.KRW, daily_limit=1000)
+    cache.put({account.id: LimitFigures(_TODAY - dt.timedelta(days=1), used=900)})
+
+    figures = services.limit_figures(account_ids=[account.id], store=store, cache=cache, clock=FakeClock())
+
+    assert figures[account.id] == LimitFigures(_TODAY)
 
 
 def test_a_withdrawal_past_used_plus_pending_is_refused(store, cache):
