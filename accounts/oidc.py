@@ -6,6 +6,7 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -13,8 +14,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import SuspiciousOperation
-from django.db.models.signals import post_delete, post_save
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -260,28 +260,21 @@ def _signing_keys(jwks: dict[str, Any]) -> dict[str, jwt.PyJWK]:
     return keys
 
 
-_verifiers: dict[tuple[str, str, float, float], TokenVerifier] = {}
-_verifiers_lock = threading.Lock()
+_verifier_source: Callable[[], TokenVerifier] | None = None
+
+
+def install_verifier(source: Callable[[], TokenVerifier]) -> None:
+    """Where the backend and the admin sign-in get their TokenVerifier; the composition root
+    (config/bootstrap.py) calls this as it builds the application. The framework instantiates
+    the backend and the authentication class itself, so the verifier cannot be passed in."""
+    global _verifier_source
+    _verifier_source = source
 
 
 def current_verifier() -> TokenVerifier:
-    """The verifier for the current settings; one per issuer and audience, kept for the process."""
-    config = (
-        settings.OIDC_ISSUER,
-        settings.OIDC_AUDIENCE,
-        settings.OIDC_LEEWAY_SECONDS,
-        settings.OIDC_HTTP_TIMEOUT_SECONDS,
-    )
-    with _verifiers_lock:
-        if config not in _verifiers:
-            issuer, audience, leeway, timeout = config
-            _verifiers[config] = TokenVerifier(
-                issuer=issuer,
-                audience=audience,
-                leeway_seconds=leeway,
-                http_timeout_seconds=timeout,
-            )
-        return _verifiers[config]
+    if _verifier_source is None:
+        raise ImproperlyConfigured("no token verifier: config.bootstrap.api() installs it")
+    return _verifier_source()
 
 
 class _UserCache:
@@ -314,15 +307,11 @@ class _UserCache:
 
 
 _users = _UserCache()
-# A changed or deleted user (deactivated in the admin, say) is re-read on its next request.
-post_save.connect(_users.clear, sender=settings.AUTH_USER_MODEL, weak=False)
-post_delete.connect(_users.clear, sender=settings.AUTH_USER_MODEL, weak=False)
 
 
-def reset_caches() -> None:
-    """Forget every verifier (discovery document, keys) and cached user; for tests."""
-    with _verifiers_lock:
-        _verifiers.clear()
+def forget_users(**_signal_kwargs: Any) -> None:
+    """A changed or deleted user (deactivated in the admin, say) is re-read on its next request;
+    connected to the user model's signals in AccountsConfig.ready()."""
     _users.clear()
 
 

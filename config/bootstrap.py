@@ -16,6 +16,8 @@ from functools import cache, partial
 
 from django.conf import settings
 
+from accounts import oidc
+from accounts.oidc import TokenVerifier
 from accounts.tables import DjangoAccountTable
 from ledger.tables import DjangoJournalTable
 from messaging.consumer import EventConsumer
@@ -60,6 +62,28 @@ def max_accept_lag() -> dt.timedelta:
     return dt.timedelta(seconds=settings.ACCEPT_MAX_LAG_SECONDS)
 
 
+def token_verifier() -> TokenVerifier:
+    """The verifier of the current issuer and audience (tests point them elsewhere)."""
+    return _verifier(
+        settings.OIDC_ISSUER,
+        settings.OIDC_AUDIENCE,
+        settings.OIDC_LEEWAY_SECONDS,
+        settings.OIDC_HTTP_TIMEOUT_SECONDS,
+    )
+
+
+@cache
+def _verifier(issuer: str, audience: str, leeway: float, timeout: float) -> TokenVerifier:
+    return TokenVerifier(
+        issuer=issuer, audience=audience, leeway_seconds=leeway, http_timeout_seconds=timeout
+    )
+
+
+def forget_token_verifiers() -> None:
+    """Drop every verifier with its discovery document and keys (tests start each from nothing)."""
+    _verifier.cache_clear()
+
+
 @dataclass(frozen=True)
 class Api:
     """The use cases the HTTP views call, with their adapters bound; each takes only the request's
@@ -74,6 +98,8 @@ class Api:
 
 @cache
 def api() -> Api:
+    """The web process's application; the URL map asks for it once, at start-up."""
+    oidc.install_verifier(token_verifier)
     store, clock_ = acceptance_store(), clock()
     return Api(
         accept_movement=partial(

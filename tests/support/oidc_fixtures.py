@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts.oidc import reset_caches
+from accounts.oidc import forget_users, install_verifier
+from config import bootstrap
 from tests.support.oidc_issuer import LoopbackIssuer
 
 
@@ -27,7 +28,9 @@ def oidc_issuer() -> Iterator[LoopbackIssuer]:
 @pytest.fixture(autouse=True)
 def _forget_cached_identities() -> None:
     """No cached keys or users between tests: a rolled-back user must not outlive its test."""
-    reset_caches()
+    bootstrap.forget_token_verifiers()
+    install_verifier(bootstrap.token_verifier)  # as the URL map's bootstrap.api() does
+    forget_users()
 
 
 @pytest.fixture
