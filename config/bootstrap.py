@@ -31,6 +31,7 @@ from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.domain.model import Account, LimitFigures
+from transfers.ports import AcceptanceStore, Backlog, Clock, LimitCache
 
 
 @cache
@@ -100,20 +101,27 @@ class Api:
 def api() -> Api:
     """The web process's application; the URL map asks for it once, at start-up."""
     oidc.install_verifier(token_verifier)
-    store, clock_ = acceptance_store(), clock()
+    return build_api(
+        store=acceptance_store(),
+        cache=limit_cache(),
+        clock=clock(),
+        backlog=backlog(),
+        max_lag=max_accept_lag(),
+    )
+
+
+def build_api(
+    *, store: AcceptanceStore, cache: LimitCache, clock: Clock, backlog: Backlog, max_lag: dt.timedelta
+) -> Api:
+    """The use cases bound to these adapters: the real ones in `api()`, fakes in the unit tests."""
     return Api(
         accept_movement=partial(
-            services.accept_movement,
-            store=store,
-            cache=limit_cache(),
-            clock=clock_,
-            backlog=backlog(),
-            max_lag=max_accept_lag(),
+            services.accept_movement, store=store, cache=cache, clock=clock, backlog=backlog, max_lag=max_lag
         ),
         open_account=partial(services.open_account, store=store),
         close_account=partial(services.close_account, store=store),
         read_account=partial(services.read_account, store=store),
-        limit_figures=partial(services.limit_figures, store=store, cache=limit_cache(), clock=clock_),
+        limit_figures=partial(services.limit_figures, store=store, cache=cache, clock=clock),
     )
 
 
