@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "ledger",
     "transfers",
     "messaging",
+    "config",  # the entrypoint commands that start what config/bootstrap.py builds
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,5 @@
-"""`manage.py consume_account_events`: starts and stops the worker that config.bootstrap builds."""
+"""`manage.py consume_account_events`: the worker process's entrypoint; starts and stops the Worker
+that config/bootstrap.py builds (relay thread, consumer, stop event)."""
 
 from __future__ import annotations
 
