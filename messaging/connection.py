@@ -10,15 +10,22 @@ from collections.abc import Callable
 import pika
 from django.db import DatabaseError, close_old_connections
 from django.db import connection as db
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPConnectionError, AMQPError
 
 from messaging import topology
 
 log = logging.getLogger(__name__)
 
 
-def parameters(url: str) -> pika.URLParameters:
-    """Connection parameters from an AMQP URL (its vhost honoured), with our timeouts.
+def nodes(url: str) -> list[str]:
+    """The broker's nodes in the order to try them: RABBITMQ_URL is one AMQP URL, or one per node of a
+    cluster, comma-separated (each with its own vhost and credentials)."""
+    return [node.strip() for node in url.split(",") if node.strip()]
+
+
+def parameters(url: str, *, name: str = "remit") -> list[pika.URLParameters]:
+    """Connection parameters for each node (its vhost honoured), with our timeouts, named `name`
+    (RabbitMQ shows it as the connection's name: `rabbitmqctl list_connections client_properties`).
 
     A peer that stopped answering is noticed within seconds on both sides: RabbitMQ closes a
     connection that sent nothing for two to three heartbeats, 10 to 15 s (a frozen worker's;
@@ -26,25 +33,50 @@ def parameters(url: str) -> pika.URLParameters:
     heartbeats went unacknowledged for 10 s (a vanished broker, a cut network). RabbitMQ advises
     against heartbeats under 5 s (false alarms).
     """
-    result = pika.URLParameters(url)
-    result.heartbeat = 5
-    result.tcp_options = {
-        "TCP_KEEPIDLE": 5,
-        "TCP_KEEPINTVL": 2,
-        "TCP_KEEPCNT": 3,
-        "TCP_USER_TIMEOUT": 10_000,
-    }
-    result.connection_attempts = 1
-    result.socket_timeout = 5
-    result.blocked_connection_timeout = 30
+    result = []
+    for node in nodes(url):
+        one = pika.URLParameters(node)
+        one.heartbeat = 5
+        one.tcp_options = {
+            "TCP_KEEPIDLE": 5,
+            "TCP_KEEPINTVL": 2,
+            "TCP_KEEPCNT": 3,
+            "TCP_USER_TIMEOUT": 10_000,
+        }
+        one.connection_attempts = 1
+        one.socket_timeout = 5
+        one.blocked_connection_timeout = 30
+        one.client_properties = {"connection_name": name}
+        result.append(one)
     return result
 
 
-def connect(url: str, *, shards: int) -> pika.BlockingConnection:
-    """A blocking connection with the topology declared; raises pika's AMQPError or OSError."""
-    connection = pika.BlockingConnection(parameters(url))
-    topology.declare(connection.channel(), shards=shards)
-    return connection
+def connect_first_answering(
+    url: str, *, shards: int, name: str = "remit"
+) -> tuple[pika.BlockingConnection, pika.URLParameters]:
+    """A blocking connection to the first node that answers, with the topology declared, and that
+    node's parameters; raises pika's AMQPError or OSError when none does.
+
+    A process whose node went away comes here again (after a back-off) and so moves to another
+    node; a node refusing connections costs a refused connect, one that does not answer at all
+    `socket_timeout`.
+    """
+    failures = []
+    for node in parameters(url, name=name):
+        try:
+            connection = pika.BlockingConnection(node)
+        except (AMQPError, OSError) as exc:
+            failures.append(f"{node.host}:{node.port}: {exc!r}")
+            continue
+        topology.declare(connection.channel(), shards=shards)
+        log.info("%s connected to RabbitMQ at %s:%s", name, node.host, node.port)
+        return connection, node
+    raise AMQPConnectionError(f"no RabbitMQ node answers ({'; '.join(failures)})")
+
+
+def connect(url: str, *, shards: int, name: str = "remit") -> pika.BlockingConnection:
+    """A blocking connection to the first node that answers, with the topology declared."""
+    return connect_first_answering(url, shards=shards, name=name)[0]
 
 
 class Backoff:

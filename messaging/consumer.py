@@ -60,7 +60,7 @@ class EventConsumer:
         run_until_stopped(self._run_session, stop=self._stop, name=f"consumer of {self._queue}")
 
     def _run_session(self, backoff: Backoff) -> None:
-        broker = connect(self._url, shards=self._shards)
+        broker = connect(self._url, shards=self._shards, name=f"remit consumer of {self._queue}")
         buffer: list[Delivery] = []
         try:
             channel = broker.channel()

@@ -14,7 +14,7 @@ import pika
 from pika.exceptions import AMQPError
 from pika.spec import Basic
 
-from messaging.connection import connect, parameters
+from messaging.connection import connect_first_answering
 from messaging.schema import EXCHANGE
 
 
@@ -32,9 +32,12 @@ class Outgoing:
 class ConfirmingPublisher:
     """A synchronous face over pika's SelectConnection, for one thread."""
 
-    def __init__(self, url: str, *, shards: int, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, shards: int, timeout: float = 30.0, name: str = "remit publisher"
+    ) -> None:
         self._url = url
         self._shards = shards
+        self._name = name
         self._timeout = timeout
         self._connection: pika.SelectConnection | None = None
         self._channel = None
@@ -44,9 +47,11 @@ class ConfirmingPublisher:
         self._returned = 0
 
     def open(self) -> None:
-        connect(self._url, shards=self._shards).close()  # declares the topology, synchronously
+        # Finds the first node that answers and declares the topology there, synchronously.
+        declared, node = connect_first_answering(self._url, shards=self._shards, name=self._name)
+        declared.close()
         self._connection = pika.SelectConnection(
-            parameters(self._url),
+            node,
             on_open_callback=lambda connection: connection.channel(on_open_callback=self._on_channel),
             on_open_error_callback=lambda _connection, error: self._fail(f"cannot connect: {error!r}"),
             on_close_callback=lambda _connection, reason: self._fail(f"connection closed: {reason!r}"),

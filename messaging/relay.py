@@ -71,7 +71,9 @@ class OutboxRelay:
             cursor.execute("LISTEN remit_outbox")
         log.info("relaying the outbox of shard %s", self._shard)
         self._standing_by = False
-        publisher = ConfirmingPublisher(self._url, shards=self._shards)
+        publisher = ConfirmingPublisher(
+            self._url, shards=self._shards, name=f"remit relay of shard {self._shard}"
+        )
         try:
             publisher.open()
             backoff.reset()
