@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import zoneinfo
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import dj_database_url
 from environs import Env, EnvError
 
 _env = Env()
@@ -57,6 +58,51 @@ def url(name: str, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in schemes or not parts.hostname:
         raise ConfigurationError(name, f"must be a {'/'.join(schemes)} URL, got {value!r}")
     return value
+
+
+def urls(name: str, schemes: tuple[str, ...]) -> str:
+    """One URL, or several separated by commas (the nodes of a cluster), each checked; returned as given."""
+    value = string(name)
+    for part in value.split(","):
+        parts = urlsplit(part.strip())
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ConfigurationError(name, f"must be {'/'.join(schemes)} URLs, got {part.strip()!r}")
+    return value
+
+
+def database(name: str) -> dict:
+    """Django's connection settings from a PostgreSQL URL that may name several hosts.
+
+    `postgres://u@h1:5432,h2:5433/db` names a primary and its standbys: libpq tries the hosts in
+    turn and, unless the URL's query says otherwise, takes only one that accepts writes
+    (`target_session_attrs=read-write`), so after a failover a new connection finds the new primary.
+    """
+    value = string(name)
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ConfigurationError(name, f"must be a postgres/postgresql URL, got {value!r}")
+    credentials, _, host_list = parts.netloc.rpartition("@")
+    hosts, ports = [], []
+    for address in (a.strip() for a in host_list.split(",")):
+        host, _, port = address.rpartition(":")
+        if not host or address.endswith("]"):  # no port, an IPv6 address in brackets included
+            host, port = address, ""
+        if not host or (port and not port.isdigit()):
+            raise ConfigurationError(name, f"names a malformed host {address!r}")
+        hosts.append(host.strip("[]"))
+        ports.append(port or "5432")
+    first = f"{credentials}@{hosts[0]}:{ports[0]}" if credentials else f"{hosts[0]}:{ports[0]}"
+    try:
+        settings = dj_database_url.parse(
+            value if len(hosts) == 1 else urlunsplit(parts._replace(netloc=first))
+        )
+    except ValueError as exc:
+        raise ConfigurationError(name, f"is malformed ({exc})") from None
+    settings.setdefault("OPTIONS", {})
+    if len(hosts) > 1:
+        settings["HOST"], settings["PORT"] = ",".join(hosts), ",".join(ports)
+        settings["OPTIONS"].setdefault("target_session_attrs", "read-write")
+    return settings
 
 
 def time_zone(name: str) -> str:

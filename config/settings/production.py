@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dj_database_url
-
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,13 +80,16 @@ POSTGRESQL_SESSION = {
 # a second later is not coming, and the web process cuts the connection rather than wait for ever
 # (transfers/adapters/reply_deadline.py; commands that lift statement_timeout are not under it).
 DATABASE_REPLY_DEADLINE_SECONDS = 6.0
+_database = env.database("DATABASE_URL")
 DATABASES = {
     "default": {
-        **dj_database_url.parse(env.url("DATABASE_URL", ("postgres", "postgresql"))),
+        # Several hosts name a primary and its standbys; libpq connects to the one taking writes.
+        **_database,
         "ENGINE": "config.postgresql",  # Django's, with a health check that sends no query
         "CONN_MAX_AGE": 600,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
+            **_database["OPTIONS"],  # the URL's query: target_session_attrs, sslmode, …
             "connect_timeout": 5,
             # Server-side binding: parameters travel apart from the SQL, so psycopg does not rewrite
             # every statement in Python and PostgreSQL prepares the ones run often.
@@ -122,7 +123,8 @@ CACHES = {
     }
 }
 
-RABBITMQ_URL = env.url("RABBITMQ_URL", ("amqp", "amqps"))
+# One URL per node of a cluster, comma-separated; processes connect to the first that answers.
+RABBITMQ_URL = env.urls("RABBITMQ_URL", ("amqp", "amqps"))
 # Events are spread over this many queues by account; see README "Sharding".
 ACCOUNT_EVENT_SHARDS = env.integer("ACCOUNT_EVENT_SHARDS", 1)
 # Movements are refused (429 overloaded) while the oldest pending event is older than this.

@@ -69,3 +69,20 @@ def test_admission_control_allows_30_seconds_of_lag_unless_configured():
 
     assert _start(COMPLETE, show).stdout.strip() == "30"
     assert _start({**COMPLETE, "ACCEPT_MAX_LAG_SECONDS": "5"}, show).stdout.strip() == "5"
+
+
+def test_a_database_url_with_several_hosts_connects_only_to_the_one_taking_writes():
+    show = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['HOST'], d['PORT'], d['OPTIONS']['target_session_attrs'])"
+    )
+    env = {**COMPLETE, "DATABASE_URL": "postgres://remit@db1.example:5432,db2.example:5433/remit"}
+
+    assert _start(env, show).stdout.strip() == "db1.example,db2.example 5432,5433 read-write"
+
+
+def test_a_rabbitmq_url_naming_a_malformed_node_stops_start_up_naming_it():
+    result = _start({**COMPLETE, "RABBITMQ_URL": "amqp://remit:secret@broker1.example/remit,broker2"})
+
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("remit: configuration error: RABBITMQ_URL ")
