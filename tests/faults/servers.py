@@ -25,7 +25,7 @@ def _as(user: str) -> list[str]:
 
 
 def _owned_folder(path: Path, user: str) -> Path:
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)  # a node started again keeps its folder
     if os.geteuid() == 0:
         shutil.chown(path, user)
     return path
@@ -167,11 +167,12 @@ class PrivateRedis:
 class PrivateRabbitMQ:
     """A RabbitMQ node of its own name, ports, database and logs; no plugins (so no management port)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, prefix: str = "remit-faults", settings: str = "") -> None:
         self.folder = root / "rabbitmq"
         self.port = free_port()
         self.dist_port = free_port()
-        self.node = f"remit-faults-{os.getpid()}-{self.port}@localhost"
+        self.node = f"{prefix}-{os.getpid()}-{self.port}@localhost"
+        self.settings = settings  # more rabbitmq.conf lines
         self.popen: subprocess.Popen | None = None
 
     @property
@@ -183,7 +184,9 @@ class PrivateRabbitMQ:
         _owned_folder(self.folder, "rabbitmq")
         (self.folder / "enabled_plugins").write_text("[].\n")
         (self.folder / "rabbitmq-env.conf").write_text("")  # not the machine's, which names its node
-        (self.folder / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.folder / "rabbitmq.conf").write_text(
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\n{self.settings}"
+        )
         env = {
             **os.environ,
             "HOME": "/var/lib/rabbitmq",  # its Erlang cookie, which rabbitmqctl uses too
