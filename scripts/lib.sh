@@ -51,3 +51,19 @@ ensure_venv() {
     fi
     export PATH="$ROOT/.venv/bin:$PATH"
 }
+
+ensure_ha_packages() { # Patroni, etcd and wrk from Debian, for scripts/test-ha
+    local missing=()
+    command -v patroni >/dev/null || missing+=(patroni)
+    command -v etcd >/dev/null || missing+=(etcd-server)
+    command -v wrk >/dev/null || missing+=(wrk)
+    ((${#missing[@]})) || return 0
+    say "installing ${missing[*]} from Debian"
+    local sudo=(); [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # The packages' own services are not ours: the HA run starts its own etcd and Patroni.
+    if command -v systemctl >/dev/null && systemctl is-active -q etcd 2>/dev/null; then
+        "${sudo[@]}" systemctl disable --now etcd
+    fi
+}
