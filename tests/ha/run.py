@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,14 +34,14 @@ from messaging.topology import apply_queue
 from tests.faults.campaign import _collect
 from tests.faults.checks import Checker, Facts
 from tests.faults.driver import Api, Driver, open_accounts
-from tests.faults.servers import PrivateRedis
+from tests.faults.servers import PG_BIN, PrivateRedis
 from tests.ha.servers import Etcd, PatroniPair, RabbitCluster
 from tests.support.oidc_issuer import LoopbackIssuer
 from tests.support.processes import ROOT, Process, child_environment, free_port, wait_until_ready
 
 AUDIENCE = "remit-api"
 SHARDS = 2
-HOLD_SECONDS = 8  # how long a stopped RabbitMQ node stays down
+HOLD_SECONDS = 8  # how long killed RabbitMQ nodes stay down
 DRAIN_BOUND = 90
 
 
@@ -241,6 +242,16 @@ def accept_rate(system: System, users, seconds: int, connections: int = 16) -> d
     }
 
 
+def commit_rate(system: System, clients: int, seconds: int = 5) -> float:
+    """pgbench's TPC-B-like transactions per second on the primary: the commit path alone."""
+    leader = system.postgres.leader()
+    assert leader is not None
+    argv = [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(leader.port), "-U", "postgres", "-n",
+            "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "pgbench"]  # fmt: skip
+    output = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    return float(re.search(r"tps = ([\d.]+)", output).group(1))
+
+
 def _first_after(
     conn: psycopg.Connection, column: str, moment: float, shard: int | None = None
 ) -> float | None:
@@ -270,24 +281,30 @@ def _first_applied_after(conn: psycopg.Connection, moment: float, shard: int) ->
     return None
 
 
-def stop_rabbit_node(system: System, scenario: Scenario, node_name: str, shard: int) -> None:
-    node = system.rabbitmq.by_name(node_name)
-    scenario.notes.append(f"stopped {node_name.split('@')[0]}")
+def kill_rabbit_nodes(system: System, scenario: Scenario, names: list[str], shards: list[int]) -> None:
+    """SIGKILL RabbitMQ nodes (a node dying, not a clean stop), hold, start them again."""
+    nodes = [system.rabbitmq.by_name(name) for name in names]
+    scenario.notes.append("killed " + " and ".join(name.split("@")[0] for name in names))
     scenario.began = time.time()
-    node.stop()
+    for node in nodes:
+        node.kill()
     time.sleep(HOLD_SECONDS / 2)
-    ready = system.readiness()
-    if any(answer.get("dependencies", {}).get("rabbitmq") != "up" for answer in ready):
-        scenario.notes.append(f"/readyz with the node down: {ready}")
-        raise AssertionError(f"/readyz did not find another RabbitMQ node: {ready}")
+    states = [answer.get("dependencies", {}).get("rabbitmq") for answer in system.readiness()]
+    scenario.notes.append(f"/readyz meanwhile: rabbitmq {', '.join(map(str, states))}")
+    if len(nodes) == 1 and states != ["up"] * len(system.webs):
+        raise AssertionError(f"/readyz did not find another RabbitMQ node: {states}")
     time.sleep(HOLD_SECONDS / 2)
-    node.start()
-    node.await_startup()
+    for node in nodes:
+        node.start()
+    for node in nodes:
+        node.await_startup()
     _wait_until(lambda: _queues_whole(system), "every apply queue with three members online", 60)
     scenario.ended = time.time()
     with system.connect() as conn:
-        scenario.recovered = _first_applied_after(conn, scenario.began, shard)
-    scenario.recovery_meaning = f"stop to the first event accepted after it applied, shard {shard}"
+        delays = [_first_applied_after(conn, scenario.began, shard) for shard in shards]
+    scenario.recovered = None if None in delays else max(delays)
+    which = f"shard {shards[0]}" if len(shards) == 1 else "every shard"
+    scenario.recovery_meaning = f"kill to the first event accepted after it applied, {which}"
 
 
 def _queues_whole(system: System) -> bool:
@@ -367,26 +384,30 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
             driver = Driver(api, users, seed=seed, clients=clients, rate=rate)
             driver.start()
             scenarios = [
-                Scenario("RabbitMQ: stop the leader of apply queue 0"),
-                Scenario("RabbitMQ: stop the node the relay of shard 1 publishes through"),
+                Scenario("RabbitMQ: kill the node leading apply queue 0"),
+                Scenario("RabbitMQ: kill the node the relay of shard 1 publishes through"),
+                Scenario("RabbitMQ: kill two of the three nodes (no majority)"),
                 Scenario("PostgreSQL: SIGKILL the primary's postmaster"),
             ]
             failover: dict[str, float] = {}
             try:
                 time.sleep(5)
-                queue = apply_queue(0, SHARDS)
-                leader = system.rabbitmq.queues()[queue]["leader"]
-                stop_rabbit_node(system, scenarios[0], leader, shard=0)
-                print(f"{scenarios[0].name}: {leader}", flush=True)
+                leader = system.rabbitmq.queues()[apply_queue(0, SHARDS)]["leader"]
+                kill_rabbit_nodes(system, scenarios[0], [leader], shards=[0])
+                print(f"{scenarios[0].name}: {scenarios[0].notes}", flush=True)
                 time.sleep(5)
                 through = system.rabbitmq.node_of_connection("remit relay of shard 1")
                 if through is None:
                     raise RuntimeError("the relay of shard 1 has no RabbitMQ connection")
-                stop_rabbit_node(system, scenarios[1], through, shard=1)
-                print(f"{scenarios[1].name}: {through}", flush=True)
+                kill_rabbit_nodes(system, scenarios[1], [through], shards=[1])
+                print(f"{scenarios[1].name}: {scenarios[1].notes}", flush=True)
                 time.sleep(5)
-                failover = kill_primary(system, scenarios[2])
-                print(f"{scenarios[2].name}: {failover}", flush=True)
+                two = [node.node for node in system.rabbitmq.nodes[1:]]
+                kill_rabbit_nodes(system, scenarios[2], two, shards=list(range(SHARDS)))
+                print(f"{scenarios[2].name}: {scenarios[2].notes}", flush=True)
+                time.sleep(5)
+                failover = kill_primary(system, scenarios[3])
+                print(f"{scenarios[3].name}: {failover}", flush=True)
                 time.sleep(5)
             finally:
                 driver.stop()
@@ -406,11 +427,30 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
             ]
             # After the checks (the measurement's deposits are no client's operations): the cost of
             # waiting for the standby's flush before each acceptance answers.
-            rates = {"synchronous standby": accept_rate(system, users, measure_seconds)}
-            system.postgres.set_synchronous(False)
-            rates["asynchronous standby"] = accept_rate(system, users, measure_seconds)
+            # Alternating, so that a neighbour's load on the machine weighs on both modes alike.
+            with system.connect() as conn:
+                conn.execute("CREATE DATABASE pgbench")
+            subprocess.run(
+                [str(PG_BIN / "pgbench"), "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p",
+                 str(system.postgres.leader().port), "-U", "postgres", "pgbench"],
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+            samples: dict[str, list[dict]] = {"synchronous standby": [], "asynchronous standby": []}
+            for _ in range(2):
+                for mode, synchronous in (("synchronous standby", True), ("asynchronous standby", False)):
+                    system.postgres.set_synchronous(synchronous)
+                    if synchronous:
+                        system.postgres.wait_for_sync_standby(60)
+                    sample = accept_rate(system, users, measure_seconds)
+                    sample["tps1"] = commit_rate(system, 1)
+                    sample["tps16"] = commit_rate(system, 16)
+                    samples[mode].append(sample)
             system.postgres.set_synchronous(True)
             system.postgres.wait_for_sync_standby(60)
+            rates = {
+                mode: {k: sum(sample[k] for sample in runs) / len(runs) for k in runs[0]}
+                for mode, runs in samples.items()
+            }
             print(f"accept rates: {rates}", flush=True)
             outcome.table = report(
                 scenarios, driver, snapshot, rates, failover, time.monotonic() - began, system.startup
@@ -448,7 +488,14 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
         for i, s in enumerate(scenarios)
     ]
     answers_in: dict[str, Counter] = {}
+    longest_lag: dict[str, float] = {}
     for scenario, start, end in windows:
+        lags = [
+            (e.processed_at - e.created_at).total_seconds()
+            for e in snapshot.events.values()
+            if e.processed_at and start <= e.created_at.timestamp() < end
+        ]
+        longest_lag[scenario.name] = max(lags, default=0.0)
         ops = [op for op in driver.operations if op.attempts and start <= op.attempts[0].sent < end]
         answers_in[scenario.name] = Counter(
             f"{a.status} {a.code}" if a.code else str(a.status or "no answer")
@@ -478,10 +525,15 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
     sync, async_ = rates["synchronous standby"], rates["asynchronous standby"]
     lines += [
         "",
-        f"Deposits accepted, wrk with 16 connections at each web process: {sync['accepted']:.0f}/s"
+        f"Deposits accepted, wrk with 16 connections at each web process (mean of two):"
+        f" {sync['accepted']:.0f}/s"
         f" (p50 {sync['p50']:.1f} ms, p99 {sync['p99']:.1f} ms) with the synchronous standby,"
         f" {async_['accepted']:.0f}/s (p50 {async_['p50']:.1f} ms, p99 {async_['p99']:.1f} ms) without it:"
         f" {(1 - sync['accepted'] / async_['accepted']) * 100:.0f}% fewer.",
+        f"Commits alone (pgbench TPC-B-like on the primary, mean of two): -c 1 {sync['tps1']:.0f} tps"
+        f" synchronous, {async_['tps1']:.0f} asynchronous ({(1 - sync['tps1'] / async_['tps1']) * 100:.0f}%"
+        f" fewer); -c 16 {sync['tps16']:.0f} and {async_['tps16']:.0f}"
+        f" ({(1 - sync['tps16'] / async_['tps16']) * 100:.0f}% fewer).",
     ]
     if failover:
         lines.append(
@@ -495,6 +547,7 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
     for scenario in scenarios:
         answers = ", ".join(f"{what}: {n}" for what, n in answers_in[scenario.name].most_common())
         lines.append(
-            f"{scenario.name}: {'; '.join(scenario.notes)}; answers other than 202: {answers or 'none'}"
+            f"{scenario.name}: {'; '.join(scenario.notes)}; longest apply lag"
+            f" {longest_lag[scenario.name]:.1f} s; answers other than 202: {answers or 'none'}"
         )
     return "\n".join(lines)

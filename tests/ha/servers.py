@@ -37,6 +37,10 @@ class RabbitNode(PrivateRabbitMQ):
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def kill(self) -> None:
+        """SIGKILL the node's processes: it dies as in a crash; `start` brings it back."""
+        _end_group(self.popen)
+
 
 class RabbitCluster:
     """Three nodes joined with `rabbitmqctl join_cluster`; quorum queues declared afterwards get a
