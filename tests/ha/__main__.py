@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 
 from tests.ha.run import run
@@ -18,6 +19,8 @@ def main() -> int:
         "--measure-seconds", type=int, default=8, help="Each accept-rate measurement (sync, async)."
     )
     arguments = parser.parse_args()
+    # A timeout's SIGTERM unwinds like Ctrl-C, so everything started is torn down.
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit("stopped by SIGTERM"))
     seed = random.SystemRandom().randrange(10**6) if arguments.seed is None else arguments.seed
     print(f"HA run, seed {seed}", flush=True)
     outcome = run(

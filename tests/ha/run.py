@@ -455,7 +455,7 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
             outcome.table = report(
                 scenarios, driver, snapshot, rates, failover, time.monotonic() - began, system.startup
             )
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # torn down above; the logs are kept
         outcome.error = f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(folder / "servers", ignore_errors=True)
