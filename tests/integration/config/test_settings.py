@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, free_port
 
 COMPLETE = {
     "SECRET_KEY": "s",
@@ -86,3 +86,16 @@ def test_a_rabbitmq_url_naming_a_malformed_node_stops_start_up_naming_it():
 
     assert result.returncode != 0
     assert result.stderr.strip().startswith("remit: configuration error: RABBITMQ_URL ")
+
+
+def test_a_process_connects_to_the_database_host_that_answers():
+    gone = free_port()  # nothing listens there: a primary that went away
+    show = (
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.connection.info.port)"
+    )
+    env = {**COMPLETE, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{gone},127.0.0.1:5432/postgres"}
+
+    result = _start(env, show)
+
+    assert result.stdout.strip() == "5432", result.stderr
