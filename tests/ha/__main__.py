@@ -16,7 +16,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=30, help="Operations per second during the faults.")
     parser.add_argument("--clients", type=int, default=6, help="Client threads during the faults.")
     parser.add_argument(
-        "--measure-seconds", type=int, default=8, help="Each accept-rate measurement (sync, async)."
+        "--measure-seconds", type=int, default=5, help="Each accept-rate measurement (sync, async)."
     )
     arguments = parser.parse_args()
     # A timeout's SIGTERM unwinds like Ctrl-C, so everything started is torn down.

@@ -1,5 +1,5 @@
 """The HA run: Remit on a three-node RabbitMQ cluster and a Patroni-managed PostgreSQL pair, two web
-processes and two worker shards under load, while nodes are stopped and the primary is killed.
+processes and two worker shards under load, while RabbitMQ nodes and the PostgreSQL primary are killed.
 
 Every scenario is judged from what the clients were told and what PostgreSQL holds after the drain,
 with the fault campaign's checker (tests/faults/checks.py); the table gives each scenario's figures.
@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,8 +57,7 @@ class Scenario:
 
 
 class SpreadApi(Api):
-    """The load generator is the only thing in front of the two web processes: each user talks to one,
-    and a request that gets no answer is sent again (with its key) to the other."""
+    """The load generator is the only thing in front of the two web processes: each user talks to one."""
 
     def __init__(self, base_urls: list[str], mint) -> None:
         super().__init__(base_urls[0], mint)
@@ -242,29 +242,64 @@ def accept_rate(system: System, users, seconds: int, connections: int = 16) -> d
     }
 
 
-def commit_rate(system: System, clients: int, seconds: int = 5) -> float:
-    """pgbench's TPC-B-like transactions per second on the primary: the commit path alone."""
+def commit_rate(system: System, clients: int, *, synchronous: bool, seconds: int = 3) -> float:
+    """pgbench's TPC-B-like transactions per second on the primary: the commit path alone, each
+    commit waiting for the standby's flush (`synchronous_commit` on) or only for the primary's
+    (`local`, set per session: no reconfiguration between samples)."""
     leader = system.postgres.leader()
     assert leader is not None
     argv = [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(leader.port), "-U", "postgres", "-n",
             "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "pgbench"]  # fmt: skip
-    output = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    env = {**os.environ, "PGOPTIONS": f"-c synchronous_commit={'on' if synchronous else 'local'}"}
+    output = subprocess.run(
+        argv, check=True, capture_output=True, text=True, timeout=seconds + 60, env=env
+    ).stdout
     return float(re.search(r"tps = ([\d.]+)", output).group(1))
 
 
-def _first_after(
-    conn: psycopg.Connection, column: str, moment: float, shard: int | None = None
-) -> float | None:
-    """Seconds from `moment` (wall clock) to the first event whose `column` is later, in `shard`."""
-    rows = conn.execute(
-        f"SELECT account_id, extract(epoch FROM {column}) FROM transfers_event"
-        f" WHERE {column} > to_timestamp(%s) ORDER BY {column} LIMIT 2000",
+def measure_synchronous_cost(system: System, users, seconds: int) -> dict[str, dict[str, float]]:
+    """Medians of samples alternating between the two modes, so that a neighbour's load on the
+    machine weighs on both alike: the API (Patroni's synchronous mode switched between samples) and
+    pgbench (synchronous_commit per session)."""
+    with system.connect() as conn:
+        conn.execute("CREATE DATABASE pgbench")
+    port = system.postgres.leader().port
+    subprocess.run(
+        [str(PG_BIN / "pgbench"), "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+         "pgbench"], check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    samples: dict[str, dict[str, list[float]]] = {
+        mode: {"accepted": [], "p50": [], "p99": [], "tps1": [], "tps16": []} for mode in MODES
+    }
+    for _ in range(4):
+        for mode, synchronous in MODES.items():
+            samples[mode]["tps1"].append(commit_rate(system, 1, synchronous=synchronous))
+            samples[mode]["tps16"].append(commit_rate(system, 16, synchronous=synchronous))
+    for _ in range(3):
+        for mode, synchronous in MODES.items():
+            system.postgres.set_synchronous(synchronous)
+            if synchronous:
+                system.postgres.wait_for_sync_standby(60)
+            result = accept_rate(system, users, seconds)
+            for key in ("accepted", "p50", "p99"):
+                samples[mode][key].append(result[key])
+    system.postgres.set_synchronous(True)
+    system.postgres.wait_for_sync_standby(60)
+    return {
+        mode: {key: statistics.median(values) for key, values in by.items()} for mode, by in samples.items()
+    }
+
+
+MODES = {"synchronous standby": True, "asynchronous standby": False}
+
+
+def _first_accepted_after(conn: psycopg.Connection, moment: float) -> float | None:
+    """Seconds from `moment` (wall clock) to the next event committed: the time without acceptance."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM min(created_at)) FROM transfers_event WHERE created_at > to_timestamp(%s)",
         [moment],
-    ).fetchall()
-    for account, at in rows:
-        if shard is None or shard_of(uuid.UUID(str(account)), SHARDS) == shard:
-            return float(at) - moment
-    return None
+    ).fetchone()
+    return None if row[0] is None else float(row[0]) - moment
 
 
 def _first_applied_after(conn: psycopg.Connection, moment: float, shard: int) -> float | None:
@@ -330,7 +365,7 @@ def kill_primary(system: System, scenario: Scenario) -> dict[str, float]:
     rejoined = time.time() - scenario.began
     scenario.ended = time.time()
     with system.connect() as conn:
-        scenario.recovered = _first_after(conn, "created_at", scenario.began)
+        scenario.recovered = _first_accepted_after(conn, scenario.began)
     scenario.recovery_meaning = "kill to the next 202 (time without acceptance)"
     return {"promoted": promoted, "rejoined": rejoined}
 
@@ -363,7 +398,7 @@ class Outcome:
         return self.error is None and not self.failed_checks
 
 
-def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int = 8) -> Outcome:
+def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int = 5) -> Outcome:
     outcome = Outcome()
     folder = Path(tempfile.mkdtemp(prefix="remit-ha-"))
     folder.chmod(0o755)  # the servers run as their own users, under this folder
@@ -396,9 +431,12 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
                 kill_rabbit_nodes(system, scenarios[0], [leader], shards=[0])
                 print(f"{scenarios[0].name}: {scenarios[0].notes}", flush=True)
                 time.sleep(5)
+                _wait_until(
+                    lambda: system.rabbitmq.node_of_connection("remit relay of shard 1"),
+                    "the relay of shard 1 connected",
+                    30,
+                )
                 through = system.rabbitmq.node_of_connection("remit relay of shard 1")
-                if through is None:
-                    raise RuntimeError("the relay of shard 1 has no RabbitMQ connection")
                 kill_rabbit_nodes(system, scenarios[1], [through], shards=[1])
                 print(f"{scenarios[1].name}: {scenarios[1].notes}", flush=True)
                 time.sleep(5)
@@ -427,30 +465,7 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
             ]
             # After the checks (the measurement's deposits are no client's operations): the cost of
             # waiting for the standby's flush before each acceptance answers.
-            # Alternating, so that a neighbour's load on the machine weighs on both modes alike.
-            with system.connect() as conn:
-                conn.execute("CREATE DATABASE pgbench")
-            subprocess.run(
-                [str(PG_BIN / "pgbench"), "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p",
-                 str(system.postgres.leader().port), "-U", "postgres", "pgbench"],
-                check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
-            samples: dict[str, list[dict]] = {"synchronous standby": [], "asynchronous standby": []}
-            for _ in range(2):
-                for mode, synchronous in (("synchronous standby", True), ("asynchronous standby", False)):
-                    system.postgres.set_synchronous(synchronous)
-                    if synchronous:
-                        system.postgres.wait_for_sync_standby(60)
-                    sample = accept_rate(system, users, measure_seconds)
-                    sample["tps1"] = commit_rate(system, 1)
-                    sample["tps16"] = commit_rate(system, 16)
-                    samples[mode].append(sample)
-            system.postgres.set_synchronous(True)
-            system.postgres.wait_for_sync_standby(60)
-            rates = {
-                mode: {k: sum(sample[k] for sample in runs) / len(runs) for k in runs[0]}
-                for mode, runs in samples.items()
-            }
+            rates = measure_synchronous_cost(system, users, measure_seconds)
             print(f"accept rates: {rates}", flush=True)
             outcome.table = report(
                 scenarios, driver, snapshot, rates, failover, time.monotonic() - began, system.startup
@@ -490,18 +505,18 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
     answers_in: dict[str, Counter] = {}
     longest_lag: dict[str, float] = {}
     for scenario, start, end in windows:
-        lags = [
+        lags = [  # of events accepted while the fault lasted, until the cluster was whole again
             (e.processed_at - e.created_at).total_seconds()
             for e in snapshot.events.values()
-            if e.processed_at and start <= e.created_at.timestamp() < end
+            if e.processed_at and scenario.began <= e.created_at.timestamp() < scenario.ended
         ]
         longest_lag[scenario.name] = max(lags, default=0.0)
         ops = [op for op in driver.operations if op.attempts and start <= op.attempts[0].sent < end]
         answers_in[scenario.name] = Counter(
             f"{a.status} {a.code}" if a.code else str(a.status or "no answer")
-            for op in ops
+            for op in driver.operations
             for a in op.attempts
-            if a.status != 202
+            if a.status != 202 and start <= a.sent < end
         )
         requests_sent = sum(len(op.attempts) for op in ops)
         accepted = [op for op in ops if op.event_id]
@@ -525,12 +540,12 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
     sync, async_ = rates["synchronous standby"], rates["asynchronous standby"]
     lines += [
         "",
-        f"Deposits accepted, wrk with 16 connections at each web process (mean of two):"
+        f"Deposits accepted, wrk with 16 connections at each web process (median of three):"
         f" {sync['accepted']:.0f}/s"
         f" (p50 {sync['p50']:.1f} ms, p99 {sync['p99']:.1f} ms) with the synchronous standby,"
         f" {async_['accepted']:.0f}/s (p50 {async_['p50']:.1f} ms, p99 {async_['p99']:.1f} ms) without it:"
         f" {(1 - sync['accepted'] / async_['accepted']) * 100:.0f}% fewer.",
-        f"Commits alone (pgbench TPC-B-like on the primary, mean of two): -c 1 {sync['tps1']:.0f} tps"
+        f"Commits alone (pgbench TPC-B-like on the primary, median of four): -c 1 {sync['tps1']:.0f} tps"
         f" synchronous, {async_['tps1']:.0f} asynchronous ({(1 - sync['tps1'] / async_['tps1']) * 100:.0f}%"
         f" fewer); -c 16 {sync['tps16']:.0f} and {async_['tps16']:.0f}"
         f" ({(1 - sync['tps16'] / async_['tps16']) * 100:.0f}% fewer).",
