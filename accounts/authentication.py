@@ -11,6 +11,7 @@ from rest_framework.request import Request
 
 from accounts.identity import TokenIdentity
 from accounts.oidc import InvalidToken, RemitOIDCBackend
+from telemetry import context
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,9 +32,11 @@ class BearerTokenAuthentication(OIDCAuthentication):
             return None
         try:
             identity = self.backend.verify_access_token(access_token)
-            return self.backend.user_for(identity), identity
+            user = self.backend.user_for(identity)
         except InvalidToken as exc:
             raise AuthenticationFailed(f"Invalid access token: {exc}") from exc
+        context.user.set(user.get_username())  # on every later log line of the request
+        return user, identity
 
     def get_access_token(self, request: Request) -> str | None:
         # The base class fails on a header of blanks only; treat it as no header.

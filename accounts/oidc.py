@@ -20,6 +20,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 from accounts.identity import TokenIdentity
+from telemetry import metrics
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -185,14 +186,19 @@ class TokenVerifier:
             if self._last_fetch_failed:
                 raise IdentityProviderUnavailable()
             return
-        discovery = self._discovery or self._fetch_discovery(budgeted=False)
         try:
-            jwks = self._get_json(discovery["jwks_uri"])
+            discovery = self._discovery or self._fetch_discovery(budgeted=False)
+            try:
+                jwks = self._get_json(discovery["jwks_uri"])
+            except IdentityProviderUnavailable:
+                # The JWKS may have moved: read the discovery document again next time.
+                self._discovery = None
+                raise
+            keys = _signing_keys(jwks)
         except IdentityProviderUnavailable:
-            # The JWKS may have moved: read the discovery document again next time.
-            self._discovery = None
+            metrics.oidc_key_refreshes.labels("failed").inc()
             raise
-        keys = _signing_keys(jwks)
+        metrics.oidc_key_refreshes.labels("ok").inc()
         if self._keys.keys() - keys.keys():
             self._verified.clear()  # some tokens in it were signed by a key now withdrawn
         self._keys = keys

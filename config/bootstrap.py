@@ -7,6 +7,7 @@ accessors below, or bind the use cases to fakes themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -24,12 +25,14 @@ from messaging.consumer import EventConsumer
 from messaging.outbox import DjangoOutboxTable
 from messaging.relay import OutboxRelay
 from messaging.worker import Worker
+from telemetry import metrics
 from transfers import services
 from transfers.adapters.acceptance_store import DjangoAcceptanceStore
 from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
+from transfers.domain import errors
 from transfers.domain.model import Account, LimitFigures
 from transfers.ports import AcceptanceStore, Backlog, Clock, LimitCache
 
@@ -97,17 +100,39 @@ class Api:
     limit_figures: Callable[..., dict[uuid.UUID, LimitFigures]]
 
 
+def measured(accept_movement: Callable[..., services.Acceptance]) -> Callable[..., services.Acceptance]:
+    """`accept_movement` counting what it accepts and what admission control refuses."""
+
+    def accept(*, movement, **kwargs) -> services.Acceptance:
+        try:
+            acceptance = accept_movement(movement=movement, **kwargs)
+        except errors.Overloaded:
+            metrics.admission_refusals.inc()
+            metrics.admission_overloaded.set(1)
+            raise
+        except errors.RemitError:
+            metrics.admission_overloaded.set(0)  # refused for its own sake, past admission control
+            raise
+        metrics.admission_overloaded.set(0)
+        if not acceptance.replayed:
+            metrics.events_accepted.labels(movement.type.value).inc()
+        return acceptance
+
+    return accept
+
+
 @cache
 def api() -> Api:
     """The web process's application; the URL map asks for it once, at start-up."""
     oidc.install_verifier(token_verifier)
-    return build_api(
+    app = build_api(
         store=acceptance_store(),
         cache=limit_cache(),
         clock=clock(),
         backlog=backlog(),
         max_lag=max_accept_lag(),
     )
+    return dataclasses.replace(app, accept_movement=measured(app.accept_movement))
 
 
 def build_api(

@@ -1,4 +1,4 @@
-"""The URL map: API, health, schema, admin and the OIDC sign-in views."""
+"""The URL map: API, health, metrics, schema, admin and the OIDC sign-in views."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -8,6 +8,7 @@ from accounts.admin_site import admin_login_via_oidc
 from accounts.api import views as accounts
 from config import bootstrap, health
 from ledger import api as ledger
+from telemetry.http import metrics_view
 from transfers.api import views as transfers
 
 app = bootstrap.api()
@@ -47,6 +48,7 @@ urlpatterns = [
     path("api/v1/", include(api)),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", metrics_view),  # all gunicorn workers together; keep it off the public ingress
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/login/", admin_login_via_oidc),

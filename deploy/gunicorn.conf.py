@@ -1,7 +1,10 @@
 """Gunicorn settings for the Remit API (the benchmark and the tests use the same file)."""
 
+import atexit
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests spend most of their time waiting on PostgreSQL, so threads overlap that wait.
@@ -12,6 +15,24 @@ threads = int(os.environ.get("GUNICORN_THREADS", 8))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG")  # unset: no access log on the hot path
+# One JSON line per request (telemetry.gunicorn), like every other line; "-" is stdout, "" turns it off.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+logger_class = "telemetry.gunicorn.JsonLogger"
 wsgi_app = "config.wsgi:application"
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this directory and
+# GET /metrics adds them up. The directory is new for each start, so no earlier server's figures
+# linger; it is set here, before any worker imports prometheus_client (config.wsgi loads in workers).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = tempfile.mkdtemp(prefix="remit-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+    _master = os.getpid()
+    atexit.register(lambda: os.getpid() == _master and shutil.rmtree(_metrics_dir, ignore_errors=True))
+
+
+def child_exit(server, worker) -> None:
+    """A worker that exits takes its live gauges with it (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db import models
 
-from messaging.schema import EventMessage, shard_key
+from messaging.schema import REQUEST_ID_HEADER, EventMessage, message_headers, shard_key
+from telemetry import context, tracing
 from transfers.domain.model import EventType
 
 
@@ -19,18 +21,40 @@ class OutboxMessage(models.Model):
     event_type = models.CharField(max_length=10, choices=[(t.value, t.value) for t in EventType])
     shard_key = models.BigIntegerField(help_text="shard_key() of the account the event is ordered by.")
     body = models.BinaryField(help_text="The message exactly as it is published.")
+    headers = models.JSONField(
+        default=dict, db_default={}, help_text="Its AMQP headers: request id, account, trace context."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
 
     @classmethod
-    def for_event(cls, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID) -> OutboxMessage:
+    def for_event(
+        cls,
+        *,
+        event_id: uuid.UUID,
+        event_type: EventType,
+        account_id: uuid.UUID,
+        accepted_at: dt.datetime,
+        request_id: str | None = None,
+    ) -> OutboxMessage:
         """The message for an event, ordered with `account_id`: the account the money leaves (or a
-        deposit's)."""
+        deposit's). Its headers carry the request id (by default the current request's) and the
+        current trace context, so that the relay and the worker log and trace it as that request's."""
         return cls(
             event_id=event_id,
             event_type=event_type.value,
             shard_key=shard_key(account_id),
             body=EventMessage(event_id=event_id, type=event_type).encode(),
+            headers=message_headers(
+                request_id=context.request_id.get() if request_id is None else request_id,
+                account_id=account_id,
+                accepted_at=accepted_at,
+                trace=tracing.current_context_headers(),
+            ),
         )
+
+    @property
+    def request_id(self) -> str:
+        return self.headers.get(REQUEST_ID_HEADER) or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from messaging.models import OutboxMessage
@@ -12,6 +13,10 @@ from transfers.domain.model import EventType
 class DjangoOutboxTable:
     name = OutboxMessage._meta.db_table
 
-    def message(self, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID) -> OutboxRow:
-        message = OutboxMessage.for_event(event_id=event_id, event_type=event_type, account_id=account_id)
-        return OutboxRow(message.shard_key, bytes(message.body))
+    def message(
+        self, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID, accepted_at: dt.datetime
+    ) -> OutboxRow:
+        message = OutboxMessage.for_event(
+            event_id=event_id, event_type=event_type, account_id=account_id, accepted_at=accepted_at
+        )
+        return OutboxRow(message.shard_key, bytes(message.body), message.headers, message.request_id)

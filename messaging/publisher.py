@@ -27,6 +27,7 @@ class Outgoing:
     routing_key: str
     body: bytes
     message_id: str
+    headers: dict[str, str] | None = None
 
 
 class ConfirmingPublisher:
@@ -74,6 +75,7 @@ class ConfirmingPublisher:
                     delivery_mode=pika.DeliveryMode.Persistent,
                     message_id=message.message_id,
                     type=message.routing_key,
+                    headers=message.headers or None,
                 ),
                 mandatory=True,
             )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 import time
 import zlib
+from contextlib import ExitStack
 
 from django.db import connection
 
 from messaging.connection import Backoff, run_until_stopped
 from messaging.models import OutboxMessage
 from messaging.publisher import ConfirmingPublisher, Outgoing
-from messaging.schema import routing_key
+from messaging.schema import ACCOUNT_HEADER, REQUEST_ID_HEADER, routing_key
+from telemetry import metrics, tracing
 from transfers.domain.model import EventType
 
 log = logging.getLogger(__name__)
@@ -74,14 +78,17 @@ class OutboxRelay:
         publisher = ConfirmingPublisher(
             self._url, shards=self._shards, name=f"remit relay of shard {self._shard}"
         )
+        up = metrics.relay_up.labels(self._shard)
         try:
             publisher.open()
+            up.set(1)
             backoff.reset()
             while not self._stop.is_set():
                 if self.relay_once(publisher) < self._batch_size:
                     self._wait_for_commit()
                 publisher.service()
         finally:
+            up.set(0)
             publisher.close()
             connection.close()
 
@@ -89,21 +96,55 @@ class OutboxRelay:
         """Publish up to one batch of this shard's outbox, oldest first; return how many."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, event_id, event_type, body FROM {_OUTBOX}"
+                f"SELECT id, event_id, event_type, body, headers FROM {_OUTBOX}"
                 f" WHERE mod(shard_key, %s) = %s ORDER BY id LIMIT %s",
                 [self._shards, self._shard, self._batch_size],
             )
             rows = cursor.fetchall()
             if rows:
                 key = {kind: routing_key(kind, self._shard, self._shards) for kind in EventType}
-                publisher.publish(
-                    [
-                        Outgoing(key[EventType(kind)], bytes(body), str(event_id))
-                        for _, event_id, kind, body in rows
-                    ]
-                )
+                messages = [
+                    # Django has psycopg hand jsonb over as text (its JSONField decodes it).
+                    Outgoing(key[EventType(kind)], bytes(body), str(event_id), json.loads(headers))
+                    for _, event_id, kind, body, headers in rows
+                ]
+                with ExitStack() as spans:
+                    if tracing.enabled():
+                        messages = [self._traced(message, spans) for message in messages]
+                    metrics.relay_published.labels(self._shard).inc(len(messages))
+                    publisher.publish(messages)
+                metrics.relay_confirmed.labels(self._shard).inc(len(messages))
                 cursor.execute(f"DELETE FROM {_OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
+                log.info(
+                    "event relayed",
+                    extra={
+                        "shard": self._shard,
+                        "each": [
+                            {
+                                "event_id": m.message_id,
+                                "account": m.headers.get(ACCOUNT_HEADER),
+                                "request_id": m.headers.get(REQUEST_ID_HEADER),
+                                "routing_key": m.routing_key,
+                            }
+                            for m in messages
+                        ],
+                    },
+                )
         return len(rows)
+
+    @staticmethod
+    def _traced(message: Outgoing, spans: ExitStack) -> Outgoing:
+        """The message with its headers' trace context replaced by a publish span's (open until
+        `spans` closes), child of the request that accepted the event, whose context the outbox
+        row kept."""
+        trace_headers = spans.enter_context(
+            tracing.producer_span(
+                f"publish {message.routing_key}",
+                message.headers,
+                **{"messaging.system": "rabbitmq", "messaging.message.id": message.message_id},
+            )
+        )
+        return dataclasses.replace(message, headers={**message.headers, **trace_headers})
 
     def _wait_for_commit(self) -> None:
         """Wait until a message of this shard is committed (the API notifies with its shard key).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -46,6 +47,47 @@ class EventMessage:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PoisonMessage(f"undecodable message: {exc!r}") from None
+
+
+# AMQP headers of a message (beside the body, which stays what the README documents): who asked for
+# the event, whose it is, when it was accepted, and the W3C trace context (`traceparent`, ...).
+REQUEST_ID_HEADER = "x-request-id"
+ACCOUNT_HEADER = "x-account"
+ACCEPTED_AT_HEADER = "x-accepted-at"
+
+
+def message_headers(
+    *, request_id: str | None, account_id: uuid.UUID, accepted_at: dt.datetime, trace: dict[str, str]
+) -> dict[str, str]:
+    headers = {ACCOUNT_HEADER: str(account_id), ACCEPTED_AT_HEADER: accepted_at.isoformat(), **trace}
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
+
+
+@dataclass(frozen=True)
+class MessageMetadata:
+    """What a message's headers say about its event; every field may be missing (older messages)."""
+
+    request_id: str | None = None
+    account: str | None = None
+    accepted_at: dt.datetime | None = None
+
+    @classmethod
+    def from_headers(cls, headers: dict | None) -> MessageMetadata:
+        if not headers:
+            return cls()
+        accepted_at = headers.get(ACCEPTED_AT_HEADER)
+        try:
+            accepted = dt.datetime.fromisoformat(accepted_at) if isinstance(accepted_at, str) else None
+        except ValueError:
+            accepted = None
+        request_id, account = headers.get(REQUEST_ID_HEADER), headers.get(ACCOUNT_HEADER)
+        return cls(
+            request_id=request_id if isinstance(request_id, str) else None,
+            account=account if isinstance(account, str) else None,
+            accepted_at=accepted,
+        )
 
 
 def shard_key(account_id: uuid.UUID) -> int:

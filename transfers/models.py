@@ -46,6 +46,9 @@ class Event(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_index=False)
     created_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(
+        max_length=200, blank=True, db_default="", help_text="X-Request-ID of the request that created it."
+    )
 
     class Meta:
         indexes = [

@@ -271,6 +271,12 @@ def _apply_batch(
 
 
 def _park(batch: LedgerBatch, event: PendingEvent, error: str, result: AppliedBatch) -> None:
-    log.error("event %s was refused (%s); parking account %s", event.id, error, event.account_id)
+    log.error(
+        "event %s was refused (%s); parking account %s",
+        event.id,
+        error,
+        event.account_id,
+        extra={"event_id": str(event.id), "account": str(event.account_id)},
+    )
     batch.park(event.account_id, event_id=event.id, error=error)
     result.parked.append(event.id)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "telemetry.http.RequestTelemetry",
     "config.middleware.DatabaseReplyDeadline",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -176,11 +177,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# One JSON object per line (telemetry.logs): UTC time, level, logger, message, and the request id,
+# user, event id and account where they apply (README "Operating Remit").
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"json": {"()": "telemetry.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         # Our reconnect loops log one line per lost connection; pika's own tracebacks add nothing.

@@ -30,6 +30,7 @@ class Process:
         self.env = env
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen | None = None
+        self.metrics_url: str | None = None
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it until it exits
@@ -77,8 +78,13 @@ def api_process(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
 
 
 def worker_process(env: dict[str, str], log_dir: Path, *, shard: int = 0, name: str = "worker") -> Process:
+    """The worker of a shard, serving its metrics at `process.metrics_url`."""
+    port = free_port()
     argv = [sys.executable, "manage.py", "consume_account_events", "--shard", str(shard)]
-    return Process(name, argv, env, log_dir)
+    argv += ["--metrics-port", str(port), "--metrics-address", "127.0.0.1"]
+    process = Process(name, argv, env, log_dir)
+    process.metrics_url = f"http://127.0.0.1:{port}/metrics"
+    return process
 
 
 def wait_until_ready(base_url: str, process: Process, timeout: float = 30) -> None:

@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from transfers.adapters.commit_outcome import event_committed
 from transfers.adapters.reply_deadline import reply_deadline
@@ -44,14 +45,14 @@ WITH active AS (
     RETURNING 1
 ), event AS (
     INSERT INTO {events} (event_id, type, status, account_id, counterparty_id, amount,
-        currency, reference, memo, business_date, requested_by_id, created_at)
+        currency, reference, memo, business_date, requested_by_id, created_at, request_id)
     SELECT %(id)s, %(type)s, 'pending', %(account)s, %(counterparty)s, %(amount)s, %(currency)s,
-        %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s
+        %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s, %(request_id)s
     WHERE (SELECT ok FROM active) AND (NOT %(reserve)s OR EXISTS (SELECT FROM reservation))
     RETURNING event_id
 ), outbox AS (
-    INSERT INTO {outbox} (event_id, event_type, shard_key, body, created_at)
-    SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(now)s FROM event
+    INSERT INTO {outbox} (event_id, event_type, shard_key, body, headers, created_at)
+    SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(headers)s, %(now)s FROM event
     RETURNING shard_key
 )
 SELECT (SELECT ok FROM active), (SELECT count(*) FROM event),
@@ -207,7 +208,10 @@ class DjangoAcceptanceStore:
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         movement = event.movement
         outbox = self._outbox.message(
-            event_id=event.id, event_type=movement.type, account_id=movement.account_id
+            event_id=event.id,
+            event_type=movement.type,
+            account_id=movement.account_id,
+            accepted_at=event.accepted_at,
         )
         session = None
         try:
@@ -234,6 +238,8 @@ class DjangoAcceptanceStore:
                             "limit": reserve_within or 0,
                             "shard_key": outbox.shard_key,
                             "body": outbox.body,
+                            "headers": Jsonb(outbox.headers),
+                            "request_id": outbox.request_id,
                         },
                     )
                 active, inserted, _ = cursor.fetchone()

@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 
 from django.db import connection
+from django.utils import timezone
 
+from telemetry import metrics
 from transfers.models import Event, ParkedAccount
 
 # The oldest by acceptance order (`seq`), through the partial index event_pending_oldest: it holds
@@ -60,3 +62,5 @@ class DjangoBacklog:
             row = cursor.fetchone()
         self._oldest = row[0] if row else None
         self._read_at = started
+        age = 0.0 if self._oldest is None else (timezone.now() - self._oldest).total_seconds()
+        metrics.admission_oldest_pending_age.set(max(age, 0.0))

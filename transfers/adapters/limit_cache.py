@@ -13,6 +13,7 @@ from typing import TypeVar
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from telemetry import metrics
 from transfers.domain.model import LimitFigures
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class RedisLimitCache:
         self._ttl = ttl_seconds
         self._cooldown = cooldown
         self._down_until = 0.0
+        self._bypassed = False
         self._lock = threading.Lock()
 
     @staticmethod
@@ -79,10 +81,17 @@ class RedisLimitCache:
         if respect_cooldown and time.monotonic() < self._down_until:
             return None
         try:
-            return operation(get_redis_connection(self._alias))
+            result = operation(get_redis_connection(self._alias))
         except (RedisError, OSError) as exc:
+            metrics.limit_cache_failures.inc()
             with self._lock:
                 if time.monotonic() >= self._down_until:
                     log.warning("limit cache unavailable, using PostgreSQL for %ss: %s", self._cooldown, exc)
                 self._down_until = time.monotonic() + self._cooldown
+                self._bypassed = True
+                metrics.limit_cache_bypassed.set(1)
             return None
+        if self._bypassed:  # Redis answers again
+            self._bypassed = False
+            metrics.limit_cache_bypassed.set(0)
+        return result

@@ -9,6 +9,7 @@ nothing in `transfers` imports another app. The SQL columns the stores name are 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
@@ -53,15 +54,20 @@ class JournalTable(Protocol):
 class OutboxRow(NamedTuple):
     shard_key: int
     body: bytes
+    headers: dict
+    """Its AMQP headers: the request id, the account, the acceptance time, the trace context."""
+    request_id: str
 
 
 class OutboxTable(Protocol):
-    """messaging's outbox (`event_id`, `event_type`, `shard_key`, `body`, `created_at`): the
-    accepting statement inserts the event's message; messaging alone knows its format."""
+    """messaging's outbox (`event_id`, `event_type`, `shard_key`, `body`, `headers`, `created_at`):
+    the accepting statement inserts the event's message; messaging alone knows its format."""
 
     name: str
 
-    def message(self, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID) -> OutboxRow:
+    def message(
+        self, *, event_id: uuid.UUID, event_type: EventType, account_id: uuid.UUID, accepted_at: dt.datetime
+    ) -> OutboxRow:
         """The row of an event's message, ordered with `account_id`: the account the money leaves
-        (or a deposit's)."""
+        (or a deposit's), carrying the current request's id and trace context."""
         ...

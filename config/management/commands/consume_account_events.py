@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config import bootstrap
+from messaging import metrics
+from telemetry import tracing
 
 
 class Command(BaseCommand):
@@ -25,11 +27,42 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-relay", action="store_true", help="Do not relay the outbox from this process."
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Serve Prometheus metrics at http://ADDRESS:N/metrics (default: no metrics endpoint).",
+        )
+        parser.add_argument(
+            "--metrics-address",
+            default="0.0.0.0",
+            metavar="ADDRESS",
+            help="Interface for --metrics-port (default 0.0.0.0, all; 127.0.0.1 keeps it on this host).",
+        )
 
-    def handle(self, *args, shard: int, prefetch: int, batch_size: int, no_relay: bool, **options) -> None:
+    def handle(
+        self,
+        *args,
+        shard: int,
+        prefetch: int,
+        batch_size: int,
+        no_relay: bool,
+        metrics_port: int | None,
+        metrics_address: str,
+        **options,
+    ) -> None:
         shards = settings.ACCOUNT_EVENT_SHARDS
         if not 0 <= shard < shards:
             raise CommandError(f"--shard must be between 0 and {shards - 1} (ACCOUNT_EVENT_SHARDS={shards})")
+        if metrics_port is not None:
+            try:
+                metrics.serve(port=metrics_port, address=metrics_address, shard=shard, shards=shards)
+            except OSError as exc:
+                raise CommandError(
+                    f"cannot serve metrics on {metrics_address}:{metrics_port}: {exc}"
+                ) from None
+        tracing.configure_from_environment("remit-worker")
         worker = bootstrap.worker(shard=shard, prefetch=prefetch, batch_size=batch_size, relay=not no_relay)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop())

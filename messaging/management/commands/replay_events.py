@@ -80,5 +80,9 @@ def _lift_parks(dry_run: bool) -> list:
 
 def _outbox_message(event: Event) -> OutboxMessage:
     return OutboxMessage.for_event(
-        event_id=event.event_id, event_type=EventType(event.type), account_id=event.account_id
+        event_id=event.event_id,
+        event_type=EventType(event.type),
+        account_id=event.account_id,
+        accepted_at=event.created_at,
+        request_id=event.request_id,
     )
