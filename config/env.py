@@ -119,3 +119,26 @@ def hosts(name: str) -> list[str]:
     if not value:
         raise ConfigurationError(name, "lists no host")
     return value
+
+
+def proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` (the proxy sets it to `https`) or `X-Forwarded-Proto: https`, as Django's
+    SECURE_PROXY_SSL_HEADER pair; None when unset (no proxy is trusted)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition(":")
+    header, expected = header.strip(), expected.strip() or "https"
+    if not header or not all(c.isalnum() or c == "-" for c in header):
+        raise ConfigurationError(name, f"must be a header name such as X-Forwarded-Proto, got {value!r}")
+    return "HTTP_" + header.upper().replace("-", "_"), expected
+
+
+def origins(name: str) -> list[str]:
+    """Comma-separated origins (`https://bank.example`), each with its scheme; empty when unset."""
+    value = [o.strip() for o in os.environ.get(name, "").split(",") if o.strip()]
+    for origin in value:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ConfigurationError(name, f"must list origins such as https://bank.example, got {origin!r}")
+    return value

@@ -12,6 +12,11 @@ DEV_DEFAULTS = {
     "OIDC_ISSUER": "http://127.0.0.1:8080/realms/remit",
     "OIDC_AUDIENCE": "remit-api",
     "TIME_ZONE": "Asia/Seoul",
+    # Plain HTTP on the loopback: no TLS, so no https redirect, secure-only cookies or HSTS.
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
 }
 for _name, _value in DEV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)

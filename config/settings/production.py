@@ -131,6 +131,23 @@ ACCOUNT_EVENT_SHARDS = env.integer("ACCOUNT_EVENT_SHARDS", 1)
 # Movements are refused (429 overloaded) while the oldest pending event is older than this.
 ACCEPT_MAX_LAG_SECONDS = env.integer("ACCEPT_MAX_LAG_SECONDS", 30, minimum=1)
 
+# Behind a TLS-terminating proxy (README "Behind a TLS proxy"). HTTPS is assumed: secure cookies,
+# HSTS and the redirect to https are on unless the environment turns them off; the proxy's header
+# that says a request came in over TLS is named by SECURE_PROXY_SSL_HEADER (e.g. X-Forwarded-Proto).
+SECURE_PROXY_SSL_HEADER = env.proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+CSRF_TRUSTED_ORIGINS = env.origins("CSRF_TRUSTED_ORIGINS")
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", default=True)
+# Probes and Prometheus talk plain HTTP to the pod, not through the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", default=True)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", default=True)
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=False)
+# Joining the browsers' preload list is a promise about the whole domain for months: the domain's
+# owner makes it (SECURE_HSTS_PRELOAD=true), so Django's reminder about it is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
 LOGIN_REDIRECT_URL = "/admin/"
 OIDC_CLIENT_SECRET = env.optional_string("OIDC_CLIENT_SECRET")
