@@ -15,6 +15,7 @@ from contextlib import contextmanager, nullcontext
 from opentelemetry import propagate, trace
 
 _tracer: trace.Tracer | None = None
+_provider: trace.TracerProvider | None = None
 _EXPORTER_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
@@ -51,8 +52,17 @@ def configure_from_environment(service_name: str) -> None:
 
 def use(provider: trace.TracerProvider | None) -> None:
     """Trace through `provider` (tests hand in one with an in-memory exporter); None turns tracing off."""
-    global _tracer
+    global _tracer, _provider
+    _provider = provider
     _tracer = None if provider is None else provider.get_tracer("remit")
+
+
+def shutdown() -> None:
+    """Send the spans still buffered (before a process exits without the usual clean-up)."""
+    global _tracer, _provider
+    if _provider is not None and hasattr(_provider, "shutdown"):
+        _provider.shutdown()
+    _tracer = _provider = None
 
 
 def enabled() -> bool:
