@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -93,10 +95,17 @@ class Finding:
     rows: list[tuple]
 
 
-def reconcile(sample: int = 10, *, pending_older_than: dt.timedelta = PENDING_OLDER_THAN) -> list[Finding]:
+def reconcile(
+    sample: int = 10,
+    *,
+    pending_older_than: dt.timedelta = PENDING_OLDER_THAN,
+    checked: Callable[[str, list[tuple], float], None] | None = None,
+) -> list[Finding]:
     """Run every check; return the broken ones with up to `sample` offending rows each.
 
-    An event still pending `pending_older_than` after it was accepted counts as stuck.
+    An event still pending `pending_older_than` after it was accepted counts as stuck. `checked`,
+    if given, hears of each check as it ends (its name, offending rows, seconds taken): over a long
+    history each is a scan of millions of rows, and an operator wants to see them go by.
     """
     findings = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -104,6 +113,7 @@ def reconcile(sample: int = 10, *, pending_older_than: dt.timedelta = PENDING_OL
         # (Inside a caller's transaction, this lasts until that transaction ends.)
         cursor.execute("SET LOCAL statement_timeout = 0")
         for name, sql in CHECKS.items():
+            started = time.monotonic()
             cursor.execute(
                 f"SELECT * FROM ({sql}) broken LIMIT %(sample)s",
                 {"sample": sample, "pending_older_than": pending_older_than},
@@ -111,4 +121,6 @@ def reconcile(sample: int = 10, *, pending_older_than: dt.timedelta = PENDING_OL
             rows = cursor.fetchall()
             if rows:
                 findings.append(Finding(name, rows))
+            if checked is not None:
+                checked(name, rows, time.monotonic() - started)
     return findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -38,6 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only list what would be replayed.")
 
     def handle(self, *args, event_ids: list[str], older_than: float | None, parked: bool, dry_run: bool, **_):
+        for event_id in event_ids:
+            try:
+                uuid.UUID(event_id)
+            except ValueError:
+                raise CommandError(f"not an event id: {event_id!r} (event ids are UUIDs)") from None
         if parked and (event_ids or older_than is not None):
             raise CommandError("--parked goes alone: it replays what the parks held")
         if not (event_ids or older_than is not None or parked):
@@ -55,7 +61,10 @@ class Command(BaseCommand):
                 events = events.filter(created_at__lt=timezone.now() - dt.timedelta(seconds=older_than))
             events = list(events.order_by("seq"))
             if not dry_run:
-                OutboxMessage.objects.bulk_create(_outbox_message(event) for event in events)
+                for done in range(0, len(events), _BATCH):
+                    OutboxMessage.objects.bulk_create(map(_outbox_message, events[done : done + _BATCH]))
+                    if len(events) > _BATCH:  # thousands: say how far it is
+                        self.stderr.write(f"queued {min(done + _BATCH, len(events))}/{len(events)}")
         # Listed after the commit: a slow terminal must not hold the transaction open.
         for event in events:
             self.stdout.write(f"{event.event_id} {event.type} {event.created_at.isoformat()}")
@@ -65,6 +74,9 @@ class Command(BaseCommand):
         if parked:
             self.stdout.write(f"{len(lifted)} park(s) lifted")
         self.stdout.write(self.style.SUCCESS(f"{len(events)} event(s) queued for replay"))
+
+
+_BATCH = 1000
 
 
 def _lift_parks(dry_run: bool) -> list:
