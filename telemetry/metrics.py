@@ -15,10 +15,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# A `*_created` timestamp beside every counter doubles the output and tells an operator nothing.
+disable_created_metrics()
 
 # --- the web process -------------------------------------------------------------------------------
 
