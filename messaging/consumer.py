@@ -209,9 +209,17 @@ class EventConsumer:
 
 
 def _applying_from_database(event_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Applying]:
-    rows = Event.objects.filter(event_id__in=event_ids).values_list(
-        "event_id", "type", "account_id", "request_id", "created_at"
-    )
+    """What the messages would have said of these committed events; nothing if the database is gone
+    (their lines and counts then say `unknown`: the batch is committed, and must be acked)."""
+    try:
+        rows = list(
+            Event.objects.filter(event_id__in=event_ids).values_list(
+                "event_id", "type", "account_id", "request_id", "created_at"
+            )
+        )
+    except DatabaseError as exc:
+        log.warning("cannot read %s applied events for their log lines: %r", len(event_ids), exc)
+        return {}
     return {
         event_id: _Applying(kind, MessageMetadata(request_id or None, str(account_id), created_at), {})
         for event_id, kind, account_id, request_id, created_at in rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 from django.http import HttpRequest, HttpResponse
 
@@ -23,7 +24,11 @@ class RequestTelemetry:
         tokens = context.request_id.set(request_id), context.user.set(None)
         started = time.perf_counter()
         try:
-            with tracing.server_span(request.method, request.headers) as span:
+            # request.headers is built on first use: only when tracing needs it.
+            scope = (
+                tracing.server_span(request.method, request.headers) if tracing.enabled() else nullcontext()
+            )
+            with scope as span:
                 response = self.get_response(request)
                 route = _route(request)
                 if span is not None:

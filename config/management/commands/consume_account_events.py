@@ -3,6 +3,7 @@ that config/bootstrap.py builds (relay thread, consumer, stop event)."""
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from config import bootstrap
 from messaging import metrics
 from telemetry import tracing
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -67,6 +70,6 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop())
         applied = worker.run()
-        self.stdout.write(f"stopped after applying {applied} events")
+        log.info("stopped after applying %s events", applied)  # a log line like every other: JSON
         if worker.relay_failed:
             raise CommandError("the outbox relay failed (see the log); restart the worker")

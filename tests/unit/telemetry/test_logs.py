@@ -17,7 +17,7 @@ def record(message: str, **extra) -> logging.LogRecord:
 
 
 def test_a_line_is_one_json_object_with_utc_time_and_the_request_context():
-    with context.bound(request_id="req-1", user="alice"):
+    with context.bound(request_id="req-1", user="alice", event_id=None, account=None):
         line = JsonFormatter().format(record("accepted\nwith a newline"))
 
     assert "\n" not in line
@@ -32,7 +32,7 @@ def test_a_line_is_one_json_object_with_utc_time_and_the_request_context():
 
 
 def test_ids_passed_with_a_line_win_over_the_context_and_absent_ones_are_left_out():
-    with context.bound(request_id="outer"):
+    with context.bound(request_id="outer", user=None, account=None):
         line = json.loads(JsonFormatter().format(record("x", request_id="inner", event_id="e-1")))
 
     assert (line["request_id"], line["event_id"]) == ("inner", "e-1")
