@@ -108,12 +108,7 @@ def measured(accept_movement: Callable[..., services.Acceptance]) -> Callable[..
             acceptance = accept_movement(movement=movement, **kwargs)
         except errors.Overloaded:
             metrics.admission_refusals.inc()
-            metrics.admission_overloaded.set(1)
             raise
-        except errors.RemitError:
-            metrics.admission_overloaded.set(0)  # refused for its own sake, past admission control
-            raise
-        metrics.admission_overloaded.set(0)
         if not acceptance.replayed:
             metrics.events_accepted.labels(movement.type.value).inc()
         return acceptance
@@ -125,6 +120,7 @@ def measured(accept_movement: Callable[..., services.Acceptance]) -> Callable[..
 def api() -> Api:
     """The web process's application; the URL map asks for it once, at start-up."""
     oidc.install_verifier(token_verifier)
+    metrics.admission_max_lag.set(max_accept_lag().total_seconds())
     app = build_api(
         store=acceptance_store(),
         cache=limit_cache(),

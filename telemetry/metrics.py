@@ -41,14 +41,15 @@ events_accepted = Counter(
 admission_refusals = Counter(
     "remit_admission_refusals_total", "Movements refused 429 overloaded by admission control."
 )
-admission_overloaded = Gauge(
-    "remit_admission_overloaded",
-    "1 while admission control refuses movements (the last movement checked was refused), else 0.",
+admission_max_lag = Gauge(
+    "remit_admission_max_lag_seconds",
+    "ACCEPT_MAX_LAG_SECONDS: movements are refused while the oldest pending event is older.",
     multiprocess_mode="livemax",
 )
 admission_oldest_pending_age = Gauge(
     "remit_admission_oldest_pending_age_seconds",
-    "Age of the oldest event waiting for the worker, as admission control last read it.",
+    "Age of the oldest event waiting for the worker, as admission control last read it (at most once a "
+    "second, while movements arrive).",
     multiprocess_mode="livemax",
 )
 oidc_key_refreshes = Counter(

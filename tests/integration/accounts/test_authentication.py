@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from prometheus_client import REGISTRY
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -208,6 +209,25 @@ def test_unknown_kid_refreshes_the_jwks_so_a_rotated_key_is_accepted(
 
     assert response.status_code == 200
     assert oidc_issuer.jwks_requests == fetches_before + 1
+
+
+@pytest.mark.django_db
+def test_key_refreshes_show_in_the_metrics_as_they_succeed_and_fail(oidc_issuer: LoopbackIssuer) -> None:
+    assert call_with(oidc_issuer.token(SUBJECT)).status_code == 200
+    ok, failed = (refreshes("ok"), refreshes("failed"))
+
+    oidc_issuer.rotate_key()
+    call_with(oidc_issuer.token(SUBJECT))
+    oidc_issuer.rotate_key()
+    with oidc_issuer.offline():
+        call_with(oidc_issuer.token(SUBJECT))
+
+    assert refreshes("ok") == ok + 1
+    assert refreshes("failed") == failed + 1
+
+
+def refreshes(outcome: str) -> float:
+    return REGISTRY.get_sample_value("remit_oidc_key_refreshes_total", {"outcome": outcome}) or 0
 
 
 @pytest.mark.django_db

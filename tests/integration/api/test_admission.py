@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from rest_framework.response import Response
 
 from tests.integration.api.support import assert_error, bank_state
@@ -45,3 +46,17 @@ def test_movements_are_refused_overloaded_while_an_event_waits_past_the_bound_an
     apply_pending()
 
     assert _first(lambda: alice.deposit(account["id"], "100"), 202).status_code == 202
+
+
+def test_admission_control_shows_its_state_and_refusals_in_the_metrics(alice) -> None:
+    account = alice.funded_account("KRW", "5000")
+    waiting = alice.deposit(account["id"], "100").json()["event_id"]
+    Event.objects.filter(event_id=waiting).update(created_at=timezone.now() - dt.timedelta(hours=1))
+    refusals = REGISTRY.get_sample_value("remit_admission_refusals_total") or 0
+
+    _first(lambda: alice.deposit(account["id"], "100"), 429)
+    alice.withdraw(account["id"], "100")
+
+    assert REGISTRY.get_sample_value("remit_admission_refusals_total") - refusals >= 2
+    assert REGISTRY.get_sample_value("remit_admission_oldest_pending_age_seconds") >= 3600
+    assert REGISTRY.get_sample_value("remit_admission_max_lag_seconds") == 30

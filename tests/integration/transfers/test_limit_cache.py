@@ -1,4 +1,5 @@
-"""The limit figures cache against the real Redis: how long a figure can be wrong."""
+"""The limit figures cache against the real Redis: how long a figure can be wrong, and a Redis that
+fails and comes back (the bypass shows in the metrics)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import uuid
 
 from django_redis import get_redis_connection
+from prometheus_client import REGISTRY
 
 from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.domain.model import LimitFigures
@@ -28,3 +30,25 @@ def test_a_forgotten_figure_is_gone_and_others_stay() -> None:
     cache.forget([forgotten])
 
     assert cache.get([forgotten, kept]) == {kept: figures}
+
+
+def _flaky_cache_at(settings, location: str) -> None:
+    settings.CACHES = {**settings.CACHES, "flaky": {**settings.CACHES["default"], "LOCATION": location}}
+
+
+def test_a_redis_failure_shows_as_a_bypass_until_redis_answers_again(settings):
+    cache = RedisLimitCache(alias="flaky", cooldown=0)
+    account_id = uuid.uuid4()
+    failures = REGISTRY.get_sample_value("remit_limit_cache_failures_total") or 0
+
+    _flaky_cache_at(settings, "redis://127.0.0.1:1/1")  # nothing listens on port 1
+    missed = cache.get([account_id])
+    bypassed_while_down = REGISTRY.get_sample_value("remit_limit_cache_bypassed")
+    _flaky_cache_at(settings, settings.CACHES["default"]["LOCATION"])
+    answered = cache.get([account_id])
+
+    assert missed == {}
+    assert answered == {}  # a miss, answered by Redis this time
+    assert REGISTRY.get_sample_value("remit_limit_cache_failures_total") == failures + 1
+    assert bypassed_while_down == 1
+    assert REGISTRY.get_sample_value("remit_limit_cache_bypassed") == 0
