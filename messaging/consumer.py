@@ -174,23 +174,24 @@ class EventConsumer:
         missing = [o.event_id for o in result.outcomes if o.event_id not in applying]
         if missing:  # earlier events of an account, applied before their own messages came
             applying = applying | _applying_from_database(missing)
-        lines = []
+        lines: list[dict] | None = [] if log.isEnabledFor(logging.INFO) else None
         for outcome in result.outcomes:
             about = applying.get(outcome.event_id) or _Applying("unknown", MessageMetadata(), {})
             status, reason = outcome.status.value, outcome.reason
             metrics.events_final.labels(about.type, status, reason or "").inc()
             if about.metadata.accepted_at is not None:
                 metrics.event_apply_lag.observe((committed - about.metadata.accepted_at).total_seconds())
-            lines.append(
-                {
-                    "event_id": str(outcome.event_id),
-                    "account": about.metadata.account,
-                    "request_id": about.metadata.request_id,
-                    "type": about.type,
-                    "status": status,
-                    "reason": reason,
-                }
-            )
+            if lines is not None:
+                lines.append(
+                    {
+                        "event_id": str(outcome.event_id),
+                        "account": about.metadata.account,
+                        "request_id": about.metadata.request_id,
+                        "type": about.type,
+                        "status": status,
+                        "reason": reason,
+                    }
+                )
             if tracing.enabled():
                 tracing.record_consumer_span(
                     f"apply {about.type}",
@@ -199,7 +200,8 @@ class EventConsumer:
                     end=committed,
                     **{"messaging.message.id": str(outcome.event_id), "remit.event.status": status},
                 )
-        log.info("event applied", extra={"shard": self._shard, "each": lines})
+        if lines is not None:
+            log.info("event applied", extra={"shard": self._shard, "each": lines})
 
     @staticmethod
     def _ids(event_id: uuid.UUID, applying: dict[uuid.UUID, _Applying]) -> dict:

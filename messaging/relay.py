@@ -115,21 +115,22 @@ class OutboxRelay:
                     publisher.publish(messages)
                 metrics.relay_confirmed.labels(self._shard).inc(len(messages))
                 cursor.execute(f"DELETE FROM {_OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
-                log.info(
-                    "event relayed",
-                    extra={
-                        "shard": self._shard,
-                        "each": [
-                            {
-                                "event_id": m.message_id,
-                                "account": m.headers.get(ACCOUNT_HEADER),
-                                "request_id": m.headers.get(REQUEST_ID_HEADER),
-                                "routing_key": m.routing_key,
-                            }
-                            for m in messages
-                        ],
-                    },
-                )
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "event relayed",
+                        extra={
+                            "shard": self._shard,
+                            "each": [
+                                {
+                                    "event_id": m.message_id,
+                                    "account": m.headers.get(ACCOUNT_HEADER),
+                                    "request_id": m.headers.get(REQUEST_ID_HEADER),
+                                    "routing_key": m.routing_key,
+                                }
+                                for m in messages
+                            ],
+                        },
+                    )
         return len(rows)
 
     @staticmethod
