@@ -78,3 +78,31 @@ def owner_with_deposit():
     completed = deposit()
     services.apply_events(event_ids=[completed], ledger=bootstrap.ledger_store(), cache=cache)
     return deposit(), completed
+
+
+def test_replaying_thousands_of_events_says_how_far_it_is_and_keeps_their_request_ids(owner_with_deposit):
+    pending, _ = owner_with_deposit
+    template = Event.objects.get(event_id=pending)
+    Event.objects.filter(event_id=pending).update(request_id="req-first")
+    Event.objects.bulk_create(
+        Event(
+            event_id=uuid.uuid4(),
+            type=template.type,
+            account_id=template.account_id,
+            amount=1,
+            currency=template.currency,
+            business_date=template.business_date,
+            requested_by_id=template.requested_by_id,
+            created_at=template.created_at,
+            request_id=f"req-{n}",
+        )
+        for n in range(1500)
+    )
+    OutboxMessage.objects.all().delete()
+    progress = io.StringIO()
+
+    call_command("replay_events", "--older-than", "0", stdout=io.StringIO(), stderr=progress)
+
+    assert progress.getvalue().splitlines() == ["queued 1000/1501", "queued 1501/1501"]
+    assert OutboxMessage.objects.count() == 1501
+    assert OutboxMessage.objects.get(event_id=pending).headers["x-request-id"] == "req-first"
