@@ -30,6 +30,7 @@ class Account(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = AccountStatus.ACTIVE.value
+        FROZEN = AccountStatus.FROZEN.value
         CLOSED = AccountStatus.CLOSED.value
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -68,3 +69,18 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.currency} {self.id}"
+
+
+class Person(models.Model):
+    """Who a user is, as their identity provider says: the token claims `preferred_username`,
+    `name` and `email`, kept current on each sign-in or token (the user's username is the subject)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="person"
+    )
+    preferred_username = models.CharField(max_length=150, db_index=True, blank=True, default="")
+    name = models.CharField(max_length=300, blank=True, default="")
+    email = models.CharField(max_length=300, db_index=True, blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.preferred_username or self.user_id

@@ -56,6 +56,10 @@ class DjangoAccountTable:
         )
         return to_account(AccountRow.objects.values(*_FIELDS).get(id=account_id))
 
+    def set_status(self, account_id: uuid.UUID, status: AccountStatus) -> Account:
+        AccountRow.objects.filter(id=account_id).update(status=status.value)
+        return to_account(AccountRow.objects.values(*_FIELDS).get(id=account_id))
+
     def settlement_ids(self) -> dict[Currency, uuid.UUID]:
         # Read per batch rather than cached: cheap, and never stale after a restore or a test flush.
         found = dict(AccountRow.objects.filter(kind=AccountRow.Kind.SETTLEMENT).values_list("currency", "id"))

@@ -32,9 +32,10 @@ from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
+from transfers.adapters.ops_store import DjangoOpsStore
 from transfers.domain import errors
-from transfers.domain.model import Account, LimitFigures
-from transfers.ports import AcceptanceStore, Backlog, Clock, LimitCache
+from transfers.domain.model import AcceptedEvent, Account, LimitFigures, ReversalRequest
+from transfers.ports import AcceptanceStore, Backlog, Clock, LimitCache, OpsStore
 
 
 @cache
@@ -45,6 +46,11 @@ def acceptance_store() -> DjangoAcceptanceStore:
 @cache
 def ledger_store() -> DjangoLedgerStore:
     return DjangoLedgerStore(accounts=DjangoAccountTable(), journal=DjangoJournalTable())
+
+
+@cache
+def ops_store() -> DjangoOpsStore:
+    return DjangoOpsStore(accounts=DjangoAccountTable())
 
 
 @cache
@@ -98,6 +104,12 @@ class Api:
     close_account: Callable[..., Account]
     read_account: Callable[..., Account]
     limit_figures: Callable[..., dict[uuid.UUID, LimitFigures]]
+    # Ops: the API's endpoints and the admin's pages are two doors to these same use cases.
+    set_account_frozen: Callable[..., Account]
+    request_reversal: Callable[..., ReversalRequest]
+    approve_reversal: Callable[..., AcceptedEvent]
+    decline_reversal: Callable[..., ReversalRequest]
+    record_audit: Callable[..., None]
 
 
 def measured(accept_movement: Callable[..., services.Acceptance]) -> Callable[..., services.Acceptance]:
@@ -127,12 +139,19 @@ def api() -> Api:
         clock=clock(),
         backlog=backlog(),
         max_lag=max_accept_lag(),
+        ops=ops_store(),
     )
     return dataclasses.replace(app, accept_movement=measured(app.accept_movement))
 
 
 def build_api(
-    *, store: AcceptanceStore, cache: LimitCache, clock: Clock, backlog: Backlog, max_lag: dt.timedelta
+    *,
+    store: AcceptanceStore,
+    cache: LimitCache,
+    clock: Clock,
+    backlog: Backlog,
+    max_lag: dt.timedelta,
+    ops: OpsStore,
 ) -> Api:
     """The use cases bound to these adapters: the real ones in `api()`, fakes in the unit tests."""
     return Api(
@@ -141,8 +160,13 @@ def build_api(
         ),
         open_account=partial(services.open_account, store=store),
         close_account=partial(services.close_account, store=store),
-        read_account=partial(services.read_account, store=store),
+        read_account=partial(services.read_account, store=store, audit=ops),
         limit_figures=partial(services.limit_figures, store=store, cache=cache, clock=clock),
+        set_account_frozen=partial(services.set_account_frozen, store=ops),
+        request_reversal=partial(services.request_reversal, store=ops, clock=clock),
+        approve_reversal=partial(services.approve_reversal, store=ops, acceptance=store, clock=clock),
+        decline_reversal=partial(services.decline_reversal, store=ops, clock=clock),
+        record_audit=ops.record,
     )
 
 

@@ -5,10 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_site import admin_login_via_oidc
+from accounts.api import ops as account_ops
 from accounts.api import views as accounts
 from config import bootstrap, health
 from ledger import api as ledger
 from telemetry.http import metrics_view
+from transfers.api import reversals
 from transfers.api import views as transfers
 
 app = bootstrap.api()
@@ -42,6 +44,32 @@ api = [
     ),
     path("transfers", transfers.TransferView.as_view(accept_movement=app.accept_movement)),
     path("events/<uuid:event_id>", transfers.EventView.as_view()),
+    # Ops: the admin calls the same use cases (config/admin.py).
+    path(
+        "accounts/<uuid:account_id>/freeze",
+        account_ops.FreezeAccountView.as_view(
+            set_account_frozen=app.set_account_frozen, limit_figures=app.limit_figures
+        ),
+    ),
+    path(
+        "accounts/<uuid:account_id>/unfreeze",
+        account_ops.UnfreezeAccountView.as_view(
+            set_account_frozen=app.set_account_frozen, limit_figures=app.limit_figures
+        ),
+    ),
+    path(
+        "events/<uuid:event_id>/reversal",
+        reversals.RequestReversalView.as_view(request_reversal=app.request_reversal),
+    ),
+    path("reversals", reversals.ReversalsView.as_view()),
+    path(
+        "reversals/<uuid:request_id>/approve",
+        reversals.ApproveReversalView.as_view(approve_reversal=app.approve_reversal),
+    ),
+    path(
+        "reversals/<uuid:request_id>/decline",
+        reversals.DeclineReversalView.as_view(decline_reversal=app.decline_reversal),
+    ),
 ]
 
 urlpatterns = [

@@ -19,7 +19,7 @@ ENTRY_SCHEMA = inline_serializer(
     "Entry",
     {
         "event_id": serializers.UUIDField(),
-        "type": serializers.ChoiceField(["deposit", "withdrawal", "transfer_in", "transfer_out"]),
+        "type": serializers.ChoiceField(["deposit", "withdrawal", "transfer_in", "transfer_out", "reversal"]),
         "amount": serializers.CharField(),
         "balance_after": serializers.CharField(),
         "counterparty": serializers.UUIDField(allow_null=True),

@@ -30,14 +30,17 @@ CHECKS: dict[str, str] = {
           AND (a.balance <> coalesce(e.total, 0) OR a.balance <> coalesce(last.balance_after, 0))""",
     "settlement balances stay 0 (their position is the sum of their entries)": """
         SELECT id, currency, balance FROM accounts_account WHERE kind = 'settlement' AND balance <> 0""",
-    "customer balances equal completed deposits minus completed withdrawals": """
+    "customer balances equal completed deposits minus withdrawals, each net of its reversal": """
         WITH balances AS (
             SELECT currency, sum(balance) AS total FROM accounts_account
             WHERE kind = 'customer' GROUP BY currency),
         flows AS (
-            SELECT currency, sum(CASE type WHEN 'deposit' THEN amount
-                                           WHEN 'withdrawal' THEN -amount ELSE 0 END) AS total
-            FROM transfers_event WHERE status = 'completed' GROUP BY currency)
+            SELECT ev.currency,
+                   sum(CASE coalesce(orig.type, ev.type) WHEN 'deposit' THEN ev.amount
+                                                         WHEN 'withdrawal' THEN -ev.amount ELSE 0 END
+                       * CASE ev.type WHEN 'reversal' THEN -1 ELSE 1 END) AS total
+            FROM transfers_event ev LEFT JOIN transfers_event orig ON orig.event_id = ev.reverses
+            WHERE ev.status = 'completed' GROUP BY ev.currency)
         SELECT coalesce(b.currency, f.currency), b.total, f.total
         FROM balances b FULL JOIN flows f ON f.currency = b.currency
         WHERE coalesce(b.total, 0) <> coalesce(f.total, 0)""",
@@ -61,9 +64,54 @@ CHECKS: dict[str, str] = {
             LEFT JOIN accounts_account s ON s.kind = 'settlement' AND s.currency = ev.currency
             LEFT JOIN ledger_entry en ON en.transaction_id = ev.event_id
             LEFT JOIN accounts_account a ON a.id = en.account_id
+            WHERE ev.type <> 'reversal'
             GROUP BY ev.seq) per_event
         WHERE entries <> CASE status WHEN 'completed' THEN 2 ELSE 0 END
            OR status = 'completed' AND (source_postings <> 1 OR other_postings <> 1)""",
+    # transfers.domain.model._reversal_postings: the debited account (`account_id`) gives the amount
+    # back to the credited one (`counterparty_id`); on a customer account the entry is `reversal`,
+    # naming the other customer account (none if the other side is the settlement account); on the
+    # settlement account it is `settlement`, naming the customer.
+    "each completed reversal has exactly the two postings that undo its event, others none": """
+        SELECT * FROM (
+            SELECT ev.event_id, ev.status, count(en.id) AS entries,
+                   count(*) FILTER (WHERE en.account_id = ev.account_id AND en.amount = -ev.amount
+                       AND en.type = CASE WHEN ev.account_id = s.id THEN 'settlement' ELSE 'reversal' END
+                       AND en.counterparty_id IS NOT DISTINCT FROM
+                           CASE WHEN ev.account_id = s.id THEN ev.counterparty_id
+                                WHEN ev.counterparty_id = s.id THEN NULL ELSE ev.counterparty_id END
+                       AND a.currency = ev.currency) AS debits,
+                   count(*) FILTER (WHERE en.account_id = ev.counterparty_id AND en.amount = ev.amount
+                       AND en.type = CASE WHEN ev.counterparty_id = s.id THEN 'settlement' ELSE 'reversal' END
+                       AND en.counterparty_id IS NOT DISTINCT FROM
+                           CASE WHEN ev.counterparty_id = s.id THEN ev.account_id
+                                WHEN ev.account_id = s.id THEN NULL ELSE ev.account_id END
+                       AND a.currency = ev.currency) AS credits
+            FROM transfers_event ev
+            LEFT JOIN accounts_account s ON s.kind = 'settlement' AND s.currency = ev.currency
+            LEFT JOIN ledger_entry en ON en.transaction_id = ev.event_id
+            LEFT JOIN accounts_account a ON a.id = en.account_id
+            WHERE ev.type = 'reversal'
+            GROUP BY ev.seq, s.id) per_reversal
+        WHERE entries <> CASE status WHEN 'completed' THEN 2 ELSE 0 END
+           OR status = 'completed' AND (debits <> 1 OR credits <> 1)""",
+    # A reversal undoes one completed deposit, withdrawal or transfer: same amount, currency and
+    # accounts the other way round; at most one per event is not rejected (also a unique index).
+    "each reversal undoes a completed event of its amount and accounts, once": """
+        SELECT ev.event_id, ev.reverses, orig.type, orig.status
+        FROM transfers_event ev
+        LEFT JOIN transfers_event orig ON orig.event_id = ev.reverses
+        LEFT JOIN accounts_account s ON s.kind = 'settlement' AND s.currency = ev.currency
+        WHERE ev.type = 'reversal' AND (
+            orig.event_id IS NULL OR orig.status <> 'completed' OR orig.type = 'reversal'
+            OR orig.amount <> ev.amount OR orig.currency <> ev.currency
+            OR (ev.account_id, ev.counterparty_id) IS DISTINCT FROM (
+                CASE orig.type WHEN 'deposit' THEN orig.account_id WHEN 'withdrawal' THEN s.id
+                               ELSE orig.counterparty_id END,
+                CASE orig.type WHEN 'deposit' THEN s.id ELSE orig.account_id END)
+            OR (ev.status <> 'rejected' AND EXISTS (
+                SELECT FROM transfers_event other WHERE other.reverses = ev.reverses
+                AND other.status <> 'rejected' AND other.seq <> ev.seq)))""",
     "no event stays pending longer than allowed": """
         SELECT event_id, type, account_id, created_at, date_trunc('second', now() - created_at)
         FROM transfers_event

@@ -105,6 +105,7 @@ ROUTING_KEYS = {
     EventType.DEPOSIT: "account.deposit",
     EventType.WITHDRAWAL: "account.withdraw",
     EventType.TRANSFER: "account.transfer",
+    EventType.REVERSAL: "account.reversal",
 }
 
 

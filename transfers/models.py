@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from transfers.domain.model import EventStatus, EventType
+from transfers.domain.model import EventStatus, EventType, ReversalStatus
 
 
 class Event(models.Model):
@@ -49,6 +49,17 @@ class Event(models.Model):
     request_id = models.CharField(
         max_length=200, blank=True, db_default="", help_text="X-Request-ID of the request that created it."
     )
+    reverses = models.ForeignKey(
+        "self",
+        to_field="event_id",
+        db_column="reverses",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="reversals",
+        help_text="A reversal's original event.",
+    )
 
     class Meta:
         indexes = [
@@ -63,9 +74,21 @@ class Event(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="event_amount_positive"),
             models.CheckConstraint(
-                condition=Q(type="transfer", counterparty__isnull=False)
-                | (~Q(type="transfer") & Q(counterparty__isnull=True)),
-                name="event_counterparty_only_on_transfers",
+                condition=Q(type__in=["transfer", "reversal"], counterparty__isnull=False)
+                | (~Q(type__in=["transfer", "reversal"]) & Q(counterparty__isnull=True)),
+                name="event_counterparty_on_transfers_and_reversals",
+            ),
+            models.CheckConstraint(
+                condition=Q(type="reversal", reverses__isnull=False)
+                | (~Q(type="reversal") & Q(reverses__isnull=True)),
+                name="event_reverses_only_on_reversals",
+            ),
+            # The database's own guard against reversing an event twice: one reversal that is not
+            # rejected per event.
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False) & ~Q(status="rejected"),
+                name="one_live_reversal_per_event",
             ),
             models.CheckConstraint(
                 condition=Q(status="pending", reason__isnull=True, processed_at__isnull=True)
@@ -137,3 +160,75 @@ class ParkedAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} parked at {self.event_id}"
+
+
+class ReversalRequest(models.Model):
+    """An ops request to reverse a completed event; another ops person approves or declines it."""
+
+    Status = models.TextChoices("Status", [(s.name, s.value) for s in ReversalStatus])
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    event = models.ForeignKey(
+        Event, to_field="event_id", on_delete=models.PROTECT, related_name="reversal_requests"
+    )
+    status = models.CharField(max_length=17, choices=Status.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reversal_event = models.OneToOneField(
+        Event,
+        to_field="event_id",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approved_request",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event"], condition=Q(status="awaiting_approval"), name="one_open_reversal_request"
+            ),
+            # Four eyes, kept by the database too.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="reversal_decided_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="awaiting_approval", decided_by__isnull=True, reversal_event__isnull=True)
+                | Q(status="approved", decided_by__isnull=False, reversal_event__isnull=False)
+                | Q(status="declined", decided_by__isnull=False, reversal_event__isnull=True),
+                name="reversal_request_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reversal of {self.event_id} ({self.status})"
+
+
+class AuditRecord(models.Model):
+    """What ops did and read: append-only (a trigger refuses UPDATE and DELETE, as on the journal)."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=20)
+    object_id = models.CharField(max_length=64)
+    reason = models.TextField(blank=True, default="")
+    request_id = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["actor", "-id"], name="audit_actor_newest"),
+            models.Index(fields=["object_id", "-id"], name="audit_object_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id}"

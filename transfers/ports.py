@@ -11,11 +11,17 @@ from typing import Protocol
 from transfers.domain.model import (
     AcceptedEvent,
     Account,
+    AccountStatus,
+    AuditEntry,
+    EventRecord,
+    EventStatus,
     IdempotencyKey,
     LimitFigures,
     LimitUsage,
     Outcome,
     PendingEvent,
+    ReversalRequest,
+    ReversalStatus,
 )
 from transfers.domain.money import Currency
 
@@ -112,7 +118,8 @@ class AcceptanceStore(Protocol):
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         """Commit the event and its outbox message, atomically even outside `atomic()`.
 
-        Raises AccountClosed if either account is closed by then. With `reserve_within` (the
+        Raises AccountClosed if either account is closed by then, AccountFrozen if one is frozen
+        (unless the event is a correction, which applies to frozen accounts too). With `reserve_within` (the
         daily limit), first add the amount to the source account's pending money of the event's
         day; raises DailyLimitExceeded if used + pending would pass the limit. Outside `atomic()`,
         if the connection broke after the statement was sent, the outcome is read back as
@@ -168,3 +175,46 @@ class LedgerStore(Protocol):
         adapter's own error, and nothing of the batch is committed.
         """
         ...
+
+
+class AuditLog(Protocol):
+    """The append-only record of what ops did and read (the database refuses changes to it)."""
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append the entry; inside `atomic()` it commits, or not, with what it records."""
+        ...
+
+
+class OpsStore(AuditLog, Protocol):
+    """What ops actions change: account status and reversal requests, each recorded in the audit."""
+
+    def atomic(self) -> AbstractContextManager[None]: ...
+
+    def lock_account(self, account_id: uuid.UUID) -> Account | None:
+        """The customer account, locked until the transaction ends; None if there is none."""
+        ...
+
+    def set_account_status(self, account_id: uuid.UUID, status: AccountStatus) -> Account: ...
+
+    def event(self, event_id: uuid.UUID, *, lock: bool = False) -> EventRecord | None: ...
+
+    def settlement_id(self, currency: Currency) -> uuid.UUID: ...
+
+    def reversal_requests_of(self, event_id: uuid.UUID) -> list[tuple[ReversalRequest, EventStatus | None]]:
+        """The event's reversal requests, each with the status of the reversal event it created."""
+        ...
+
+    def add_reversal_request(self, request: ReversalRequest) -> None: ...
+
+    def reversal_request(self, request_id: uuid.UUID, *, lock: bool = False) -> ReversalRequest | None: ...
+
+    def decide_reversal_request(
+        self,
+        request_id: uuid.UUID,
+        *,
+        status: ReversalStatus,
+        decided_by: int,
+        reason: str,
+        decided_at: dt.datetime,
+        reversal_event_id: uuid.UUID | None,
+    ) -> ReversalRequest: ...

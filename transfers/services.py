@@ -15,18 +15,25 @@ from transfers.domain import errors
 from transfers.domain.model import (
     AcceptedEvent,
     Account,
+    AccountStatus,
+    AuditEntry,
     Caller,
+    EventType,
     IdempotencyKey,
     LimitFigures,
     LimitUsage,
     Movement,
     Outcome,
     PendingEvent,
+    ReversalRequest,
+    ReversalStatus,
+    check_reversible,
     decide,
 )
 from transfers.domain.money import Currency, to_minor
 from transfers.ports import (
     AcceptanceStore,
+    AuditLog,
     Backlog,
     BatchFailed,
     Clock,
@@ -35,6 +42,7 @@ from transfers.ports import (
     LedgerStore,
     LimitCache,
     LimitKey,
+    OpsStore,
 )
 
 log = logging.getLogger(__name__)
@@ -55,14 +63,23 @@ def open_account(
     return store.open_account(owner_id=caller.user_id, currency=currency, daily_limit=limit)
 
 
-def read_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore) -> Account:
-    """The account if the caller owns it or holds `ops`.
+def read_account(
+    *, caller: Caller, account_id: uuid.UUID, store: AcceptanceStore, audit: AuditLog, what: str = "account"
+) -> Account:
+    """The account if the caller owns it or holds `ops`; an ops read of someone else's account (or
+    of its `what`: entries, events, ledger) is recorded in the audit.
 
     Raises NotFound otherwise: someone else's account looks like one that does not exist.
     """
     account = store.accounts(account_id).get(account_id)
     if account is None or not account.readable_by(caller):
         raise errors.NotFound("No such account.")
+    if account.read_is_audited(caller):
+        audit.record(
+            AuditEntry(
+                caller.user_id, f"read_{what}", "account", str(account_id), request_id=caller.request_id
+            )
+        )
     return account
 
 
@@ -96,6 +113,187 @@ def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceSto
         return store.close_account(account_id)
 
 
+MAX_REASON_LENGTH = 500
+
+
+def _reason(reason: str | None, *, required: bool = True) -> str:
+    text = (reason or "").strip() if isinstance(reason, str) or reason is None else None
+    if text is None:
+        raise errors.ValidationFailed({"reason": ["must be a string"]})
+    if required and not text:
+        raise errors.ValidationFailed({"reason": ["This field is required: say why."]})
+    if len(text) > MAX_REASON_LENGTH:
+        raise errors.ValidationFailed({"reason": [f"at most {MAX_REASON_LENGTH} characters"]})
+    return text
+
+
+def set_account_frozen(
+    *, caller: Caller, account_id: uuid.UUID, frozen: bool, reason: str | None, store: OpsStore
+) -> Account:
+    """Freeze or unfreeze anyone's account (ops, with a reason), recorded in the audit.
+
+    Frozen, movements touching it are refused at acceptance and pending ones rejected by the
+    worker (`account_frozen`); reads and reversals go on. Raises NotFound (a customer, someone
+    else's), Forbidden (a customer, their own), AccountClosed, ValidationFailed (no reason).
+    Freezing a frozen account (unfreezing an active one) changes nothing but is still recorded.
+    """
+    with store.atomic():
+        account = store.lock_account(account_id)
+        if account is None:
+            raise errors.NotFound("No such account.")
+        account.check_freezable_by(caller)
+        why = _reason(reason)
+        status = AccountStatus.FROZEN if frozen else AccountStatus.ACTIVE
+        if account.status is not status:
+            account = store.set_account_status(account_id, status)
+        store.record(
+            AuditEntry(
+                caller.user_id,
+                "freeze" if frozen else "unfreeze",
+                "account",
+                str(account_id),
+                reason=why,
+                request_id=caller.request_id,
+            )
+        )
+    return account
+
+
+def request_reversal(
+    *, caller: Caller, event_id: uuid.UUID, reason: str | None, store: OpsStore, clock: Clock
+) -> ReversalRequest:
+    """Ask for a completed event to be reversed; another ops person approves or declines.
+
+    Raises NotFound (an event the caller may not see), Forbidden (a customer's own event),
+    ValidationFailed (no reason), NotReversible (not a completed deposit, withdrawal or transfer,
+    or already reversed or awaiting approval).
+    """
+    with store.atomic():
+        event = store.event(event_id, lock=True)  # two requests for one event meet on this lock
+        if event is None or not event.readable_by(caller):
+            raise errors.NotFound("No such event.")
+        if not caller.is_ops:
+            raise errors.Forbidden("Only ops staff may request a reversal.")
+        why = _reason(reason)
+        check_reversible(event, store.reversal_requests_of(event_id))
+        request = ReversalRequest(
+            id=uuid.uuid4(),
+            event_id=event_id,
+            status=ReversalStatus.AWAITING_APPROVAL,
+            requested_by=caller.user_id,
+            reason=why,
+            created_at=clock.now(),
+        )
+        store.add_reversal_request(request)
+        store.record(
+            AuditEntry(
+                caller.user_id,
+                "reversal_requested",
+                "event",
+                str(event_id),
+                reason=why,
+                request_id=caller.request_id,
+            )
+        )
+    return request
+
+
+def approve_reversal(
+    *,
+    caller: Caller,
+    request_id: uuid.UUID,
+    reason: str | None,
+    store: OpsStore,
+    acceptance: AcceptanceStore,
+    clock: Clock,
+) -> AcceptedEvent:
+    """Approve someone else's reversal request: accept the reversal event, which the worker
+    applies like any other (new journal entries of type `reversal`, no daily limit; the worker
+    decides `insufficient_funds` if the account to debit no longer holds the money).
+
+    Raises NotFound (a customer), Forbidden (the requester: four eyes), NotReversible (already
+    decided), AccountClosed (an account of the event was closed since).
+    """
+    with store.atomic():
+        request = store.reversal_request(request_id, lock=True)
+        if request is None:
+            raise errors.NotFound("No such reversal request.")
+        request.check_decidable_by(caller)
+        why = _reason(reason, required=False)
+        original = store.event(request.event_id)
+        assert original is not None
+        debited, credited = original.reversal_sides(store.settlement_id(original.currency))
+        now = clock.now()
+        event = AcceptedEvent(
+            id=uuid.uuid4(),
+            movement=Movement(
+                type=EventType.REVERSAL,
+                account_id=debited,
+                counterparty_id=credited,
+                amount=original.currency.to_major(original.amount),
+                reference=f"reversal of {original.id}",
+                reverses=original.id,
+            ),
+            amount=original.amount,
+            currency=original.currency,
+            requested_by=caller.user_id,
+            business_date=clock.business_date(now),
+            accepted_at=now,
+        )
+        acceptance.add_event(event, reserve_within=None)
+        store.decide_reversal_request(
+            request_id,
+            status=ReversalStatus.APPROVED,
+            decided_by=caller.user_id,
+            reason=why,
+            decided_at=now,
+            reversal_event_id=event.id,
+        )
+        store.record(
+            AuditEntry(
+                caller.user_id,
+                "reversal_approved",
+                "reversal",
+                str(request_id),
+                reason=why,
+                request_id=caller.request_id,
+            )
+        )
+    return event
+
+
+def decline_reversal(
+    *, caller: Caller, request_id: uuid.UUID, reason: str | None, store: OpsStore, clock: Clock
+) -> ReversalRequest:
+    """Decline someone else's reversal request, with a reason. Raises as approve_reversal does,
+    and ValidationFailed without a reason."""
+    with store.atomic():
+        request = store.reversal_request(request_id, lock=True)
+        if request is None:
+            raise errors.NotFound("No such reversal request.")
+        request.check_decidable_by(caller)
+        why = _reason(reason)
+        declined = store.decide_reversal_request(
+            request_id,
+            status=ReversalStatus.DECLINED,
+            decided_by=caller.user_id,
+            reason=why,
+            decided_at=clock.now(),
+            reversal_event_id=None,
+        )
+        store.record(
+            AuditEntry(
+                caller.user_id,
+                "reversal_declined",
+                "reversal",
+                str(request_id),
+                reason=why,
+                request_id=caller.request_id,
+            )
+        )
+    return declined
+
+
 @dataclass(frozen=True)
 class Acceptance:
     """The accepted event; on an idempotent replay only its id (it was accepted earlier)."""
@@ -120,7 +318,7 @@ def accept_movement(
 
     Raises Overloaded, before anything else, while the oldest event the worker has yet to apply
     was accepted more than `max_lag` ago. Raises NotFound, Forbidden, SameAccount,
-    CurrencyMismatch, AccountClosed, DailyLimitExceeded, IdempotencyInProgress,
+    CurrencyMismatch, AccountClosed, AccountFrozen, DailyLimitExceeded, IdempotencyInProgress,
     IdempotencyKeyReused, ValidationFailed (more fraction digits than the currency has),
     OutcomeUnknown (the commit was sent, the connection broke and whether it committed could not
     be read back); any other failure of the store itself propagates, and nothing was accepted

@@ -29,7 +29,7 @@ ACCOUNT_SCHEMA = inline_serializer(
         "used_today": serializers.CharField(),
         "pending_today": serializers.CharField(),
         "remaining_today": serializers.CharField(),
-        "status": serializers.ChoiceField(["active", "closed"]),
+        "status": serializers.ChoiceField(["active", "frozen", "closed"]),
         "created_at": serializers.DateTimeField(),
     },
 )

@@ -28,13 +28,14 @@ IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 _USAGE = LimitUsageRow._meta.db_table
 
 # Accepting is one statement, so outside a transaction it commits in one round trip: check that
-# the accounts are still active, reserve the limit (only if used + pending + amount stays within
-# it), then the event, its outbox message and the relay's wake-up, each only if the one before it
-# happened.
+# the accounts are still active (or frozen, for a correction), reserve the limit (only if used +
+# pending + amount stays within it), then the event, its outbox message and the relay's wake-up,
+# each only if the one before it happened.
 _ACCEPT = """
 WITH active AS (
-    SELECT count(*) = cardinality(%(accounts)s::uuid[]) AS ok FROM {accounts}
-    WHERE id = ANY(%(accounts)s) AND status = 'active'
+    SELECT count(*) FILTER (WHERE status = ANY(%(statuses)s)) = cardinality(%(accounts)s::uuid[]) AS ok,
+        coalesce(bool_or(status = 'frozen'), false) AS frozen
+    FROM {accounts} WHERE id = ANY(%(accounts)s)
 ), reservation AS (
     INSERT INTO {usage} AS usage (account_id, business_date, used, pending)
     SELECT %(account)s, %(day)s, 0, %(amount)s
@@ -45,9 +46,9 @@ WITH active AS (
     RETURNING 1
 ), event AS (
     INSERT INTO {events} (event_id, type, status, account_id, counterparty_id, amount,
-        currency, reference, memo, business_date, requested_by_id, created_at, request_id)
+        currency, reference, memo, business_date, requested_by_id, created_at, request_id, reverses)
     SELECT %(id)s, %(type)s, 'pending', %(account)s, %(counterparty)s, %(amount)s, %(currency)s,
-        %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s, %(request_id)s
+        %(reference)s, %(memo)s, %(day)s, %(user)s, %(now)s, %(request_id)s, %(reverses)s
     WHERE (SELECT ok FROM active) AND (NOT %(reserve)s OR EXISTS (SELECT FROM reservation))
     RETURNING event_id
 ), outbox AS (
@@ -55,17 +56,22 @@ WITH active AS (
     SELECT event_id, %(type)s, %(shard_key)s, %(body)s, %(headers)s, %(now)s FROM event
     RETURNING shard_key
 )
-SELECT (SELECT ok FROM active), (SELECT count(*) FROM event),
+SELECT (SELECT ok FROM active), (SELECT count(*) FROM event), (SELECT frozen FROM active),
     (SELECT pg_notify('remit_outbox', shard_key::text) FROM outbox)
 """
+
+
+# The statuses an event may be accepted on: a correction (a reversal) also on frozen accounts.
+_ACCEPTED_STATUSES = {False: ["active"], True: ["active", "frozen"]}
 
 
 class KnownAccounts:
     """Customer accounts this process has read, so that accepting a movement need not read them again.
 
     Sound because what the API checks of an account never changes once it exists (owner,
-    currency, daily limit), except its status, and that only from active to closed: a cached
-    "closed" is the truth, and a cached "active" is confirmed by the statement that accepts.
+    currency, daily limit), except its status: it goes between active and frozen and ends
+    closed. A cached "closed" is the truth; any other cached status is only a hint, and the
+    statement that accepts decides on the status it reads.
     Balances in here are stale; nothing on the API side reads them. Bounded: the oldest entry
     goes first.
     """
@@ -154,8 +160,7 @@ class DjangoAcceptanceStore:
             Event.objects.filter(status=EventStatus.PENDING).filter(account_id=account_id).exists()
             or Event.objects.filter(status=EventStatus.PENDING, counterparty_id=account_id).exists()
         )
-        if account.balance != 0 or pending:
-            raise errors.AccountNotEmpty()
+        account.check_closable(pending=pending)
         return self._table.mark_closed(account_id)
 
     def limit_figures(self, account_ids: Sequence[uuid.UUID], day: dt.date) -> dict[uuid.UUID, LimitFigures]:
@@ -240,20 +245,26 @@ class DjangoAcceptanceStore:
                             "body": outbox.body,
                             "headers": Jsonb(outbox.headers),
                             "request_id": outbox.request_id,
+                            "reverses": movement.reverses,
+                            "statuses": _ACCEPTED_STATUSES[movement.type.is_correction],
                         },
                     )
-                active, inserted, _ = cursor.fetchone()
+                active, inserted, frozen, _ = cursor.fetchone()
         except DatabaseError:
             if connection.in_atomic_block or session is None or not session.closed:
                 raise
             connection.close()  # broken: this thread's next query connects again
             if not event_committed(event.id, lost_session_pid=session_pid):
                 raise
-            active, inserted = True, 1
+            active, inserted, frozen = True, 1, False
         if connection.in_atomic_block:
             self._accepted.event = (event.id, session_pid)
         if not active:
             self._accounts.forget(movement.account_id, movement.counterparty_id)
-            raise errors.AccountClosed()
+            raise (
+                errors.AccountFrozen()
+                if frozen and not movement.type.is_correction
+                else errors.AccountClosed()
+            )
         if not inserted:
             raise errors.DailyLimitExceeded()

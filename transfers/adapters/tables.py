@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from transfers.domain.model import Account, EventType
+from transfers.domain.model import Account, AccountStatus, EventType
 from transfers.domain.money import Currency
 
 
@@ -37,6 +37,10 @@ class AccountTable(Protocol):
 
     def mark_closed(self, account_id: uuid.UUID) -> Account:
         """Set a locked account's status to closed, now."""
+        ...
+
+    def set_status(self, account_id: uuid.UUID, status: AccountStatus) -> Account:
+        """Set a locked account's status (active or frozen)."""
         ...
 
     def settlement_ids(self) -> dict[Currency, uuid.UUID]:

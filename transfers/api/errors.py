@@ -25,6 +25,7 @@ STATUS_OF = {
     errors.IdempotencyInProgress: 409,
     errors.IdempotencyKeyReused: 422,
     errors.AccountNotEmpty: 422,
+    errors.NotReversible: 422,
     errors.Rejection: 422,
     errors.Overloaded: 429,
     errors.ServiceUnavailable: 503,

@@ -15,10 +15,14 @@ def event_json(event: Event) -> dict:
         "amount": format_amount(event.amount, Currency[event.currency]),
         "currency": event.currency,
     }
-    if event.type == "transfer":
+    if event.type in ("transfer", "reversal"):
+        # A reversal's accounts: the one debited and the one credited.
         body["from_account"] = str(event.account_id)
         body["to_account"] = str(event.counterparty_id)
-        body["memo"] = event.memo
+        if event.type == "reversal":
+            body["reverses"] = str(event.reverses_id)
+        else:
+            body["memo"] = event.memo
     else:
         body["account"] = str(event.account_id)
         body["reference"] = event.reference

@@ -66,6 +66,11 @@ class IdempotencyKeyReused(RemitError):
     message = "This Idempotency-Key was used for a different request."
 
 
+class NotReversible(RemitError):
+    code = "not_reversible"
+    message = "Only a completed deposit, withdrawal or transfer can be reversed, once."
+
+
 class AccountNotEmpty(RemitError):
     code = "account_not_empty"
     message = "Only an account with balance 0 and nothing pending can be closed."
@@ -107,6 +112,11 @@ class Rejection(RemitError):
 class AccountClosed(Rejection):
     code = "account_closed"
     message = "An account of this movement is closed."
+
+
+class AccountFrozen(Rejection):
+    code = "account_frozen"
+    message = "An account of this movement is frozen."
 
 
 class DailyLimitExceeded(Rejection):

@@ -34,6 +34,9 @@ class Currency(enum.Enum):
     def max_daily_limit(self) -> int:
         return 100 * self.default_daily_limit
 
+    def to_major(self, minor: int) -> Decimal:
+        return Decimal(minor).scaleb(-self.digits)
+
     @classmethod
     def of(cls, code: object) -> Currency:
         if isinstance(code, str) and code in cls.__members__:
@@ -83,3 +86,11 @@ def format_amount(minor: int, currency: Currency) -> str:
     if currency.digits == 0:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{fraction:0{currency.digits}d}"
+
+
+def format_money(minor: int, currency: Currency) -> str:
+    """Amounts as people read them: thousands grouped, the currency after it ("2,500.00 USD")."""
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**currency.digits)
+    digits = f".{fraction:0{currency.digits}d}" if currency.digits else ""
+    return f"{sign}{whole:,}{digits} {currency.code}"

@@ -6,7 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 from config import bootstrap
-from tests.unit.transfers.fakes import FakeAcceptanceStore, FakeBacklog, FakeClock, FakeLimitCache
+from tests.unit.transfers.fakes import (
+    FakeAcceptanceStore,
+    FakeBacklog,
+    FakeClock,
+    FakeLimitCache,
+    FakeOpsStore,
+)
 from transfers.domain.model import Caller, EventType, Movement
 from transfers.domain.money import Currency
 
@@ -21,6 +27,7 @@ def test_the_application_built_on_fakes_accepts_a_withdrawal_and_shows_what_is_l
         clock=FakeClock(),
         backlog=FakeBacklog(),
         max_lag=dt.timedelta(seconds=30),
+        ops=FakeOpsStore(store),
     )
     account = app.open_account(caller=ALICE, currency=Currency.KRW, daily_limit=1000)
 

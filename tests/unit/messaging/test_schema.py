@@ -11,6 +11,7 @@ def test_each_event_type_has_the_contracts_routing_key():
         EventType.DEPOSIT: "account.deposit",
         EventType.WITHDRAWAL: "account.withdraw",
         EventType.TRANSFER: "account.transfer",
+        EventType.REVERSAL: "account.reversal",
     }
 
 

@@ -13,11 +13,15 @@ from transfers.domain.model import (
     AcceptedEvent,
     Account,
     AccountStatus,
+    AuditEntry,
+    EventRecord,
+    EventStatus,
     IdempotencyKey,
     LimitFigures,
     LimitUsage,
     Outcome,
     PendingEvent,
+    ReversalRequest,
 )
 from transfers.domain.money import Currency
 from transfers.ports import BatchFailed, EventFailed
@@ -100,8 +104,11 @@ class FakeAcceptanceStore:
 
     def add_event(self, event: AcceptedEvent, *, reserve_within: int | None) -> None:
         movement = event.movement
-        if any(self.rows[i].is_closed for i in (movement.account_id, movement.counterparty_id) if i):
+        touched = [self.rows[i] for i in (movement.account_id, movement.counterparty_id) if i in self.rows]
+        if any(a.is_closed for a in touched):
             raise errors.AccountClosed()
+        if not movement.type.is_correction and any(a.is_frozen for a in touched):
+            raise errors.AccountFrozen()
         if reserve_within is not None:
             key = (movement.account_id, event.business_date)
             usage = self.usage.get(key, LimitUsage())
@@ -231,3 +238,63 @@ class _FakeBatch:
     def park(self, account_id: uuid.UUID, *, event_id: uuid.UUID, error: str) -> None:
         self._state.parked.setdefault(account_id, event_id)
         self.parked.add(account_id)
+
+
+class FakeOpsStore:
+    """Account status (on the acceptance store's rows), events ops may reverse, requests, audit."""
+
+    def __init__(self, acceptance: FakeAcceptanceStore, settlement_id: uuid.UUID | None = None) -> None:
+        self.acceptance = acceptance
+        self.events: dict[uuid.UUID, EventRecord] = {}
+        self.reversal_statuses: dict[uuid.UUID, EventStatus] = {}
+        self.requests: dict[uuid.UUID, ReversalRequest] = {}
+        self.audit: list[AuditEntry] = []
+        self.settlement = settlement_id or uuid.uuid4()
+
+    def atomic(self):
+        return nullcontext()
+
+    def record(self, entry: AuditEntry) -> None:
+        self.audit.append(entry)
+
+    def lock_account(self, account_id):
+        return self.acceptance.rows.get(account_id)
+
+    def set_account_status(self, account_id, status):
+        rows = self.acceptance.rows
+        rows[account_id] = dataclasses.replace(rows[account_id], status=status)
+        return rows[account_id]
+
+    def event(self, event_id, *, lock=False):
+        return self.events.get(event_id)
+
+    def settlement_id(self, currency):
+        return self.settlement
+
+    def reversal_requests_of(self, event_id):
+        return [
+            (r, self.reversal_statuses.get(r.reversal_event_id) if r.reversal_event_id else None)
+            for r in self.requests.values()
+            if r.event_id == event_id
+        ]
+
+    def add_reversal_request(self, request):
+        self.requests[request.id] = request
+
+    def reversal_request(self, request_id, *, lock=False):
+        return self.requests.get(request_id)
+
+    def decide_reversal_request(
+        self, request_id, *, status, decided_by, reason, decided_at, reversal_event_id
+    ):
+        self.requests[request_id] = dataclasses.replace(
+            self.requests[request_id],
+            status=status,
+            decided_by=decided_by,
+            decision_reason=reason,
+            decided_at=decided_at,
+            reversal_event_id=reversal_event_id,
+        )
+        if reversal_event_id is not None:
+            self.reversal_statuses[reversal_event_id] = EventStatus.PENDING
+        return self.requests[request_id]
