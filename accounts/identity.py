@@ -19,6 +19,17 @@ class TokenIdentity:
     def is_ops(self) -> bool:
         return OPS_ROLE in self.roles
 
+    def profile(self) -> tuple[str, str, str, str, str]:
+        """(preferred_username, name, email, given_name, family_name) as the token says, "" if absent."""
+
+        def claim(name: str, limit: int) -> str:
+            value = self.claims.get(name)
+            return value[:limit] if isinstance(value, str) else ""
+
+        given, family = claim("given_name", 150), claim("family_name", 150)
+        name = claim("name", 300) or " ".join(part for part in (given, family) if part)
+        return claim("preferred_username", 150), name, claim("email", 254), given, family
+
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> TokenIdentity:
         """Build from verified claims; roles are Keycloak's `realm_access.roles`."""

@@ -315,6 +315,37 @@ class _UserCache:
 _users = _UserCache()
 
 
+class _People:
+    """Keeps each user's name, username and email as their latest token says: written when a
+    subject's claims differ from what this process last wrote, so most requests write nothing."""
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: dict[int, tuple[str, ...]] = {}
+
+    def keep_current(self, user: AbstractBaseUser, identity: TokenIdentity) -> None:
+        from accounts.models import Person
+
+        profile = identity.profile()
+        if self._written.get(user.pk) == profile:
+            return
+        preferred_username, name, email, given, family = profile
+        Person.objects.update_or_create(
+            user_id=user.pk, defaults={"preferred_username": preferred_username, "name": name, "email": email}
+        )
+        # A queryset update: no signal, so the cache of users stays; the admin reads users afresh.
+        type(user).objects.filter(pk=user.pk).update(first_name=given, last_name=family, email=email)
+        with self._lock:
+            if len(self._written) >= self.MAX_ENTRIES:
+                self._written.clear()
+            self._written[user.pk] = profile
+
+
+_people = _People()
+
+
 def forget_users(**_signal_kwargs: Any) -> None:
     """A changed or deleted user (deactivated in the admin, say) is re-read on its next request;
     connected to the user model's signals in AccountsConfig.ready()."""
@@ -355,6 +386,7 @@ class RemitOIDCBackend(OIDCAuthenticationBackend):
             _users.put(identity.subject, user)
         if not user.is_active:
             raise InvalidToken("the user is deactivated")
+        _people.keep_current(user, identity)
         return user
 
     def get_or_create_user(
