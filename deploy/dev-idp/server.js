@@ -1,21 +1,21 @@
-// Development stand-in for the Keycloak realm `remit`: Keycloak's URLs and token shape, three demo users.
+// Development stand-in for the Keycloak realm `remit`: Keycloak's URLs and token shape, four demo users.
 import { createServer } from 'node:http';
 import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
 
 const HOST = '127.0.0.1';
-const PORT = 8080;
+const PORT = Number(process.env.DEV_IDP_PORT ?? 8080); // the browser test runs its own on a free port
 const REALM_PATH = '/realms/remit';
 const CLIENT_ID = 'remit-api';
 const TOKEN_LIFETIME_SECONDS = 3600;
 
 // Each password is the username: this server only ever runs on a developer's machine.
+// Two ops users, so that one can approve what the other requested (four eyes).
 const DEMO_USERS = new Map([
-  ['alice', { sub: '60b14d07-6878-425c-b776-2ade0b5fc062', roles: [] }],
-  ['bob', { sub: '5a4a4e5b-0447-432d-8b32-ec94263a51a8', roles: [] }],
-  ['olga', { sub: 'a933c6ae-71c1-4420-a57b-d8c583789149', roles: ['ops'] }],
+  ['alice', { sub: '60b14d07-6878-425c-b776-2ade0b5fc062', roles: [], given: 'Alice', family: 'Demo' }],
+  ['bob', { sub: '5a4a4e5b-0447-432d-8b32-ec94263a51a8', roles: [], given: 'Bob', family: 'Demo' }],
+  ['olga', { sub: 'a933c6ae-71c1-4420-a57b-d8c583789149', roles: ['ops'], given: 'Olga', family: 'Demo' }],
+  ['oscar', { sub: '0c0a3d52-2f0e-4d8e-9a61-7f1c2b4e8d33', roles: ['ops'], given: 'Oscar', family: 'Demo' }],
 ]);
-// The browser sign-in (the Django admin's) has no login form here: it always signs in as olga.
-const BROWSER_SIGN_IN_USER = 'olga';
 const SUPPORTED_GRANTS = new Set(['password', 'authorization_code']);
 
 const issuer = new OAuth2Issuer();
@@ -34,9 +34,12 @@ const service = new OAuth2Service(issuer, {
   introspect: '/protocol/openid-connect/token/introspect',
 });
 
+// The browser sign-in (the Django admin's): who signed in on the login form, by authorization code.
+const codeUsers = new Map();
+
 function usernameOf(tokenRequest) {
   const grant = tokenRequest.body.grant_type;
-  return grant === 'authorization_code' ? BROWSER_SIGN_IN_USER : tokenRequest.body.username;
+  return grant === 'authorization_code' ? codeUsers.get(tokenRequest.body.code) : tokenRequest.body.username;
 }
 
 function passwordMatches(body) {
@@ -61,9 +64,39 @@ service.on('beforeTokenSigning', (token, req) => {
     aud: CLIENT_ID,
     azp: CLIENT_ID,
     preferred_username: username,
+    name: `${user.given} ${user.family}`,
+    given_name: user.given,
+    family_name: user.family,
+    email: `${username}@remit.example`,
     realm_access: { roles: user.roles },
   });
 });
+
+service.on('beforeAuthorizeRedirect', (redirect, req) => {
+  const code = redirect.url.searchParams.get('code');
+  if (code) {
+    codeUsers.set(code, new URL(req.url, 'http://x').searchParams.get('username'));
+  }
+});
+
+const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// Keycloak's login page, reduced: a form that comes back to the authorize URL with the credentials.
+function loginForm(res, query, failed) {
+  const hidden = [...query.entries()]
+    .filter(([name]) => name !== 'username' && name !== 'password')
+    .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
+    .join('');
+  res.writeHead(failed ? 401 : 200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to remit</title></head>
+<body style="font-family: sans-serif; max-width: 22em; margin: 4em auto">
+<h1>Sign in to remit</h1><p>Dev identity provider: ${escape([...DEMO_USERS.keys()].join(', '))}; each
+password is the username.</p>${failed ? '<p role="alert">Invalid username or password.</p>' : ''}
+<form method="get">${hidden}
+<p><label>Username <input name="username" id="username" autocomplete="username" autofocus></label></p>
+<p><label>Password <input name="password" id="password" type="password"></label></p>
+<p><button type="submit" id="kc-login">Sign in</button></p></form></body></html>`);
+}
 
 service.on('beforeResponse', (response, req) => {
   if (!SUPPORTED_GRANTS.has(req.body.grant_type)) {
@@ -94,10 +127,18 @@ const server = createServer((req, res) => {
     return;
   }
   req.url = req.url.slice(REALM_PATH.length);
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/protocol/openid-connect/auth') {
+    const { username, password } = Object.fromEntries(url.searchParams);
+    if (username === undefined || !passwordMatches({ username, password })) {
+      loginForm(res, url.searchParams, username !== undefined);
+      return;
+    }
+  }
   service.requestHandler(req, res);
 });
 
 server.listen(PORT, HOST, () => {
   console.log(`dev identity provider: issuer ${issuer.url}`);
-  console.log(`users (password = username): ${[...DEMO_USERS.keys()].join(', ')}; olga has role ops`);
+  console.log(`users (password = username): ${[...DEMO_USERS.keys()].join(', ')}; olga and oscar have role ops`);
 });
