@@ -90,6 +90,7 @@ def format_amount(minor: int, currency: Currency) -> str:
 
 def format_money(minor: int, currency: Currency) -> str:
     """Amounts as people read them: thousands grouped, the currency after it ("2,500.00 USD")."""
+    minor = int(minor)  # a SQL sum arrives as a Decimal
     sign = "-" if minor < 0 else ""
     whole, fraction = divmod(abs(minor), 10**currency.digits)
     digits = f".{fraction:0{currency.digits}d}" if currency.digits else ""
