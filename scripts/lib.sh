@@ -34,6 +34,21 @@ ensure_services() {
     fi
 }
 
+ensure_browser() { # headless Chromium and its driver, from Debian's packages, for tests/browser
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then return; fi
+    say "installing Debian's chromium and chromium-driver (the browser test's)"
+    local sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
+ensure_dev_idp() { # the dev identity provider's node modules (scripts/run, tests/browser)
+    if [[ ! -d deploy/dev-idp/node_modules ]]; then
+        say "installing the dev identity provider (npm)"
+        npm ci --prefix deploy/dev-idp --silent --no-audit --no-fund
+    fi
+}
+
 ensure_database() { # ensure_database NAME
     psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 \
         || createdb -h 127.0.0.1 -U postgres "$1"
