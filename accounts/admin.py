@@ -10,7 +10,6 @@ import uuid
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -99,9 +98,10 @@ class AccountAdmin(ExactSearch, ReadOnlyAdmin):
         if row.kind == Account.Kind.CUSTOMER:
             self.ops.read_account(caller=caller, account_id=account_id, what="account_page")
             figures = self.ops.limit_figures(account_ids=[account_id])[account_id]
-        events = Event.objects.filter(Q(account_id=account_id) | Q(counterparty_id=account_id)).order_by(
-            "-seq"
-        )[:RECENT_EVENTS]
+        # The newest of each side by its own index, then merged: an OR would sort every event.
+        sent = Event.objects.filter(account_id=account_id).order_by("-seq")[:RECENT_EVENTS]
+        received = Event.objects.filter(counterparty_id=account_id).order_by("-seq")[:RECENT_EVENTS]
+        events = sorted([*sent, *received], key=lambda e: -e.seq)[:RECENT_EVENTS]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
