@@ -83,3 +83,47 @@ def test_the_chart_samples_the_journal_rather_than_reading_it(alice) -> None:
     assert len(few) == 3  # first, one between, last: never more than samples + 1
     assert (few[0].balance, few[-1].balance) == (1000, 500)
     assert "<polyline" in balance_svg(every, "KRW")
+
+
+def test_every_ops_page_renders_and_links_what_it_names(alice, bob, ops, olga_admin) -> None:
+    source, target = alice.funded_account("KRW", "5000"), bob.open_account("KRW")
+    transfer = alice.transfer(source["id"], target["id"], "1000", memo="rent").json()
+    apply_pending()
+    request_id = ops.post(
+        f"/api/v1/events/{transfer['event_id']}/reversal", {"reason": "wrong payee"}
+    ).json()["id"]
+    entry = Entry.objects.filter(transaction_id=transfer["event_id"]).first()
+    owner = User.objects.get(username=alice.sub)
+    record = AuditRecord.objects.first()
+    pages = [
+        "/admin/",
+        "/admin/accounts/account/?q=" + source["id"],
+        "/admin/accounts/account/?status__exact=active&currency__exact=KRW",
+        f"/admin/accounts/account/{target['id']}/change/",
+        "/admin/auth/user/?q=" + alice.sub,
+        f"/admin/auth/user/{owner.pk}/change/",
+        "/admin/transfers/event/?q=" + transfer["event_id"],
+        "/admin/transfers/event/?q=rent&type__exact=transfer",
+        f"/admin/transfers/event/{transfer['event_id']}/change/",
+        "/admin/ledger/entry/?q=" + source["id"],
+        f"/admin/ledger/entry/{entry.id}/change/",
+        "/admin/ledger/entry/position/",
+        "/admin/transfers/reversalrequest/?status__exact=awaiting_approval",
+        f"/admin/transfers/reversalrequest/{request_id}/change/",
+        "/admin/transfers/auditrecord/?action__exact=reversal_requested",
+        f"/admin/transfers/auditrecord/{record.id}/change/",
+        "/admin/messaging/outboxmessage/",
+        "/admin/messaging/outboxmessage/stuck/?older_than=0",
+    ]
+    for page in pages:
+        response = olga_admin.get(page, follow=True)
+        assert response.status_code == 200, page
+    event_page = olga_admin.get(f"/admin/transfers/event/{transfer['event_id']}/change/").content.decode()
+    for linked in (
+        f"/admin/accounts/account/{source['id']}/change/",
+        f"/admin/accounts/account/{target['id']}/change/",
+        f"/admin/transfers/reversalrequest/{request_id}/change/",
+        f"/admin/ledger/entry/{entry.id}/change/",
+        f"/admin/auth/user/{owner.pk}/change/",
+    ):
+        assert linked in event_page, linked
