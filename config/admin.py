@@ -15,8 +15,8 @@ from accounts.models import Account
 from config import bootstrap
 from ledger.admin import EntryAdmin, account_ledger_panel, event_entries_panel
 from ledger.models import Entry
-from messaging.admin import OutboxMessageAdmin
-from messaging.models import OutboxMessage
+from messaging.admin import DeadLetterAdmin, OutboxMessageAdmin
+from messaging.models import DeadLetter, OutboxMessage
 from transfers.admin import AuditRecordAdmin, EventAdmin, ReversalRequestAdmin
 from transfers.models import AuditRecord, Event, ReversalRequest
 
@@ -37,6 +37,7 @@ def register(site: admin.AdminSite, app) -> None:
     site.register(ReversalRequest, ReversalRequestAdmin, ops=app)
     site.register(AuditRecord, AuditRecordAdmin)
     site.register(OutboxMessage, OutboxMessageAdmin, ops=app)
+    site.register(DeadLetter, DeadLetterAdmin)
 
 
 register(admin.site, bootstrap.api())

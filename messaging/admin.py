@@ -11,7 +11,7 @@ import datetime as dt
 import io
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.management import call_command
 from django.db.models import Count, Min
 from django.http import HttpResponseRedirect
@@ -21,7 +21,8 @@ from django.utils import timezone
 from pika.exceptions import AMQPError
 
 from messaging.connection import connect
-from messaging.models import OutboxMessage
+from messaging.dead_letters import take_dead_letters
+from messaging.models import DeadLetter, OutboxMessage
 from messaging.topology import DEAD_LETTER_QUEUE
 from transfers.admin_kit import caller_of_admin, link, money, short, when
 from transfers.domain.model import AuditEntry
@@ -51,6 +52,16 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
                 "stuck/replay/",
                 self.admin_site.admin_view(self.replay),
                 name="messaging_outboxmessage_replay",
+            ),
+            path(
+                "stuck/take-dead-letters/",
+                self.admin_site.admin_view(self.take_dead_letters),
+                name="messaging_outboxmessage_take_dead_letters",
+            ),
+            path(
+                "stuck/dead-letters/<int:letter_id>/discard/",
+                self.admin_site.admin_view(self.discard),
+                name="messaging_outboxmessage_discard",
             ),
         ]
         return own + super().get_urls()
@@ -98,6 +109,11 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             "outbox_depth": outbox["count"],
             "outbox_age": int((now - outbox["oldest"]).total_seconds()) if outbox["oldest"] else None,
             "dead_letters": _dead_letter_count(),
+            "letters": [
+                _letter_line(d)
+                for d in DeadLetter.objects.filter(discarded_at__isnull=True).order_by("id")[:100]
+            ],
+            "take_url": reverse("admin:messaging_outboxmessage_take_dead_letters"),
             "dead_letter_queue": DEAD_LETTER_QUEUE,
             "replay_url": reverse("admin:messaging_outboxmessage_replay"),
         }
@@ -126,6 +142,59 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
         messages.success(request, out.getvalue().strip().splitlines()[-1] if out.getvalue() else "Done.")
         return HttpResponseRedirect(back)
 
+    def take_dead_letters(self, request):
+        """Move the dead-letter queue's messages into the database (each committed before it is
+        acknowledged), so that each shows with its event and its reason."""
+        back = reverse("admin:messaging_outboxmessage_stuck")
+        if request.method == "POST":
+            taken = take_dead_letters()
+            caller = caller_of_admin(request)
+            self.ops.record_audit(
+                AuditEntry(
+                    caller.user_id, "dead_letters_taken", "dead_letters", str(taken), "", caller.request_id
+                )
+            )
+            messages.success(request, f"{taken} dead letter(s) taken into the database.")
+        return HttpResponseRedirect(back)
+
+    def discard(self, request, letter_id: int):
+        """Discard a dead letter with a reason: the row stays, marked, and the audit says who and why."""
+        back = reverse("admin:messaging_outboxmessage_stuck")
+        reason = request.POST.get("reason", "").strip() if request.method == "POST" else ""
+        if not reason:
+            messages.error(request, "Refused (validation_error): say why (a reason is required).")
+            return HttpResponseRedirect(back)
+        caller = caller_of_admin(request)
+        updated = DeadLetter.objects.filter(id=letter_id, discarded_at__isnull=True).update(
+            discarded_at=timezone.now(), discarded_by_id=caller.user_id, discard_reason=reason
+        )
+        if updated:
+            self.ops.record_audit(
+                AuditEntry(
+                    caller.user_id,
+                    "dead_letter_discarded",
+                    "dead_letter",
+                    str(letter_id),
+                    reason,
+                    caller.request_id,
+                )
+            )
+            messages.success(request, "Dead letter discarded.")
+        return HttpResponseRedirect(back)
+
+
+def _letter_line(letter: DeadLetter) -> dict:
+    return {
+        "id": letter.id,
+        "event": link("transfers.event", letter.event_id, short(letter.event_id)) if letter.event_id else "",
+        "event_id": letter.event_id,
+        "reason": letter.reason,
+        "broker_reason": letter.broker_reason,
+        "body": bytes(letter.body)[:120].decode(errors="replace"),
+        "at": when(letter.dead_lettered_at or letter.taken_at),
+        "discard_url": reverse("admin:messaging_outboxmessage_discard", args=[letter.id]),
+    }
+
 
 def _what(event: Event | None) -> str:
     return f"{event.type} of {money(event.amount, event.currency)}" if event else "event"
@@ -142,3 +211,23 @@ def _dead_letter_count() -> int | str:
         return broker.channel().queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
     finally:
         broker.close()
+
+
+class DeadLetterAdmin(ReadOnlyAdmin):
+    """Dead letters taken into the database, discarded or not (the stuck page acts on them)."""
+
+    list_display = ("id", "event_link", "reason", "broker_reason", "dead_lettered", "discarded")
+    list_filter = ("broker_reason", ("discarded_at", admin.EmptyFieldListFilter))
+    ordering = ("-id",)
+
+    @admin.display(description="event")
+    def event_link(self, obj: DeadLetter) -> str:
+        return link("transfers.event", obj.event_id, short(obj.event_id)) if obj.event_id else ""
+
+    @admin.display(description="dead-lettered")
+    def dead_lettered(self, obj: DeadLetter) -> str:
+        return when(obj.dead_lettered_at or obj.taken_at)
+
+    @admin.display(description="discarded")
+    def discarded(self, obj: DeadLetter) -> str:
+        return f"{when(obj.discarded_at)}: {obj.discard_reason}" if obj.discarded_at else ""

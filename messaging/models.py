@@ -58,3 +58,28 @@ class OutboxMessage(models.Model):
     @property
     def request_id(self) -> str:
         return self.headers.get(REQUEST_ID_HEADER) or ""
+
+
+class DeadLetter(models.Model):
+    """A message taken out of the dead-letter queue into the database, where ops can see it with its
+    event and why no worker could apply it (it is committed here before it is acknowledged there, so
+    it is never lost on the way). Discarding one keeps the row, with who discarded it and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    message_id = models.CharField(max_length=200, blank=True, default="")
+    body = models.BinaryField()
+    event_id = models.UUIDField(null=True, blank=True, help_text="The event it names, if it names one.")
+    reason = models.TextField(help_text="Why no worker could apply it.")
+    broker_reason = models.CharField(
+        max_length=40, blank=True, default="", help_text="RabbitMQ's x-death reason."
+    )
+    dead_lettered_at = models.DateTimeField(null=True, blank=True)
+    taken_at = models.DateTimeField(auto_now_add=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    discard_reason = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"dead letter {self.message_id or self.id}"
