@@ -34,7 +34,7 @@ from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.adapters.ops_store import DjangoOpsStore
 from transfers.domain import errors
-from transfers.domain.model import AcceptedEvent, Account, LimitFigures, ReversalRequest
+from transfers.domain.model import AcceptedEvent, Account, EventRecord, LimitFigures, ReversalRequest
 from transfers.ports import AcceptanceStore, Backlog, Clock, LimitCache, OpsStore
 
 
@@ -105,6 +105,7 @@ class Api:
     read_account: Callable[..., Account]
     limit_figures: Callable[..., dict[uuid.UUID, LimitFigures]]
     # Ops: the API's endpoints and the admin's pages are two doors to these same use cases.
+    read_event: Callable[..., EventRecord]
     set_account_frozen: Callable[..., Account]
     request_reversal: Callable[..., ReversalRequest]
     approve_reversal: Callable[..., AcceptedEvent]
@@ -162,6 +163,7 @@ def build_api(
         close_account=partial(services.close_account, store=store),
         read_account=partial(services.read_account, store=store, audit=ops),
         limit_figures=partial(services.limit_figures, store=store, cache=cache, clock=clock),
+        read_event=partial(services.read_event, store=ops),
         set_account_frozen=partial(services.set_account_frozen, store=ops),
         request_reversal=partial(services.request_reversal, store=ops, clock=clock),
         approve_reversal=partial(services.approve_reversal, store=ops, acceptance=store, clock=clock),

@@ -43,7 +43,7 @@ api = [
         transfers.WithdrawalView.as_view(accept_movement=app.accept_movement),
     ),
     path("transfers", transfers.TransferView.as_view(accept_movement=app.accept_movement)),
-    path("events/<uuid:event_id>", transfers.EventView.as_view()),
+    path("events/<uuid:event_id>", transfers.EventView.as_view(read_event=app.read_event)),
     # Ops: the admin calls the same use cases (config/admin.py).
     path(
         "accounts/<uuid:account_id>/freeze",

@@ -23,7 +23,6 @@ from transfers.admin_kit import (
     short,
     when,
 )
-from transfers.domain.model import AuditEntry
 from transfers.models import AuditRecord, Event, ReversalRequest
 from web.readonly_admin import ReadOnlyAdmin
 
@@ -100,12 +99,7 @@ class EventAdmin(ExactSearch, ReadOnlyAdmin):
         if event is None or not self.has_view_permission(request, event):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         caller = caller_of_admin(request)
-        if event.requested_by_id != caller.user_id:
-            self.ops.record_audit(
-                AuditEntry(
-                    caller.user_id, "read_event", "event", str(event.event_id), request_id=caller.request_id
-                )
-            )
+        self.ops.read_event(caller=caller, event_id=event.event_id)  # audits the read
         requests = ReversalRequest.objects.filter(event_id=event.event_id).select_related(
             "requested_by__person", "decided_by__person", "reversal_event"
         )

@@ -18,6 +18,7 @@ from transfers.domain.model import (
     AccountStatus,
     AuditEntry,
     Caller,
+    EventRecord,
     EventType,
     IdempotencyKey,
     LimitFigures,
@@ -111,6 +112,19 @@ def close_account(*, caller: Caller, account_id: uuid.UUID, store: AcceptanceSto
         if account.is_closed:
             return account
         return store.close_account(account_id)
+
+
+def read_event(*, caller: Caller, event_id: uuid.UUID, store: OpsStore) -> EventRecord:
+    """The event if the caller requested it or holds `ops`; an ops read of someone else's event is
+    recorded in the audit. Raises NotFound otherwise."""
+    event = store.event(event_id)
+    if event is None or not event.readable_by(caller):
+        raise errors.NotFound("No such event.")
+    if event.read_is_audited(caller):
+        store.record(
+            AuditEntry(caller.user_id, "read_event", "event", str(event_id), request_id=caller.request_id)
+        )
+    return event
 
 
 MAX_REASON_LENGTH = 500

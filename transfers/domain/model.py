@@ -351,6 +351,10 @@ class EventRecord:
     def readable_by(self, caller: Caller) -> bool:
         return caller.is_ops or self.requested_by == caller.user_id
 
+    def read_is_audited(self, caller: Caller) -> bool:
+        """An ops person reading an event someone else requested: the audit record keeps it."""
+        return caller.is_ops and self.requested_by != caller.user_id
+
     def reversal_sides(self, settlement_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
         """(debited, credited) of the event that undoes this one."""
         if self.type is EventType.DEPOSIT:

@@ -207,3 +207,17 @@ def test_ops_reads_of_someone_elses_account_are_audited_and_the_record_is_append
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditRecord.objects.filter(object_id=account["id"]).delete()
     assert Entry.objects.filter(account_id=account["id"]).count() == 0
+
+
+def test_an_ops_read_of_someone_elses_event_is_audited_and_a_customer_still_gets_404(alice, bob, ops) -> None:
+    account = alice.open_account("KRW")
+    event_id = alice.deposit(account["id"], "1000").json()["event_id"]
+
+    own = alice.get(f"/api/v1/events/{event_id}")
+    theirs = bob.get(f"/api/v1/events/{event_id}")
+    by_ops = ops.get(f"/api/v1/events/{event_id}")
+
+    assert (own.status_code, by_ops.status_code) == (200, 200)
+    assert_error(theirs, 404, "not_found")
+    records = AuditRecord.objects.filter(object_id=event_id)
+    assert [(r.action, r.actor.username) for r in records] == [("read_event", ops.sub)]
