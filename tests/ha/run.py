@@ -54,6 +54,7 @@ class Scenario:
     recovered: float | None = None  # seconds from the fault to what the scenario calls recovery
     recovery_meaning: str = ""
     notes: list[str] = field(default_factory=list)
+    shards: list[int] = field(default_factory=list)  # RabbitMQ scenarios: recovery judged in these
 
 
 class SpreadApi(Api):
@@ -302,18 +303,18 @@ def _first_accepted_after(conn: psycopg.Connection, moment: float) -> float | No
     return None if row[0] is None else float(row[0]) - moment
 
 
-def _first_applied_after(conn: psycopg.Connection, moment: float, shard: int) -> float | None:
+def _first_applied_after(events, moment: float, shard: int) -> float | None:
     """Seconds from `moment` to the application of the first event of `shard` accepted after it: its
     message had to go through the cluster as it was after the fault."""
-    rows = conn.execute(
-        "SELECT account_id, extract(epoch FROM processed_at) FROM transfers_event"
-        " WHERE created_at > to_timestamp(%s) AND processed_at IS NOT NULL ORDER BY created_at LIMIT 2000",
-        [moment],
-    ).fetchall()
-    for account, at in rows:
-        if shard_of(uuid.UUID(str(account)), SHARDS) == shard:
-            return float(at) - moment
-    return None
+    after = [
+        e
+        for e in events
+        if e.created_at.timestamp() > moment and shard_of(uuid.UUID(e.account), SHARDS) == shard
+    ]
+    first = min(after, key=lambda e: e.seq, default=None)
+    if first is None or first.processed_at is None:
+        return None
+    return first.processed_at.timestamp() - moment
 
 
 def kill_rabbit_nodes(system: System, scenario: Scenario, names: list[str], shards: list[int]) -> None:
@@ -335,9 +336,7 @@ def kill_rabbit_nodes(system: System, scenario: Scenario, names: list[str], shar
         node.await_startup()
     _wait_until(lambda: _queues_whole(system), "every apply queue with three members online", 60)
     scenario.ended = time.time()
-    with system.connect() as conn:
-        delays = [_first_applied_after(conn, scenario.began, shard) for shard in shards]
-    scenario.recovered = None if None in delays else max(delays)
+    scenario.shards = shards  # recovery is read from the data after the drain (report)
     which = f"shard {shards[0]}" if len(shards) == 1 else "every shard"
     scenario.recovery_meaning = f"kill to the first event accepted after it applied, {which}"
 
@@ -504,6 +503,12 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
     ]
     answers_in: dict[str, Counter] = {}
     longest_lag: dict[str, float] = {}
+    for scenario in scenarios:
+        if scenario.shards:
+            delays = [
+                _first_applied_after(snapshot.events.values(), scenario.began, k) for k in scenario.shards
+            ]
+            scenario.recovered = None if None in delays else max(delays)
     for scenario, start, end in windows:
         lags = [  # of events accepted while the fault lasted, until the cluster was whole again
             (e.processed_at - e.created_at).total_seconds()
