@@ -18,18 +18,23 @@ def main() -> int:
     parser.add_argument(
         "--measure-seconds", type=int, default=5, help="Each accept-rate measurement (sync, async)."
     )
+    parser.add_argument("--keep-logs", action="store_true", help="Keep the processes' logs of a passing run.")
     arguments = parser.parse_args()
     # A timeout's SIGTERM unwinds like Ctrl-C, so everything started is torn down.
     signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit("stopped by SIGTERM"))
     seed = random.SystemRandom().randrange(10**6) if arguments.seed is None else arguments.seed
     print(f"HA run, seed {seed}", flush=True)
     outcome = run(
-        seed=seed, rate=arguments.rate, clients=arguments.clients, measure_seconds=arguments.measure_seconds
+        seed=seed,
+        rate=arguments.rate,
+        clients=arguments.clients,
+        measure_seconds=arguments.measure_seconds,
+        keep_logs=arguments.keep_logs,
     )
     if outcome.table:
         print(outcome.table)
     if outcome.passed:
-        print("PASS")
+        print("PASS" + (f" (logs: {outcome.logs})" if outcome.logs else ""))
         return 0
     if outcome.error:
         print(f"error: {outcome.error}")

@@ -397,7 +397,9 @@ class Outcome:
         return self.error is None and not self.failed_checks
 
 
-def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int = 5) -> Outcome:
+def run(
+    *, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int = 5, keep_logs: bool = False
+) -> Outcome:
     outcome = Outcome()
     folder = Path(tempfile.mkdtemp(prefix="remit-ha-"))
     folder.chmod(0o755)  # the servers run as their own users, under this folder
@@ -473,7 +475,7 @@ def run(*, seed: int, rate: float = 30, clients: int = 6, measure_seconds: int =
         outcome.error = f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(folder / "servers", ignore_errors=True)
-        if outcome.passed:
+        if outcome.passed and not keep_logs:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             outcome.logs = folder / "logs"
