@@ -519,11 +519,12 @@ def report(scenarios, driver, snapshot, rates, failover, seconds, startup) -> st
         ]
         longest_lag[scenario.name] = max(lags, default=0.0)
         ops = [op for op in driver.operations if op.attempts and start <= op.attempts[0].sent < end]
+        # By when the answer came: a request in flight when a fault began is answered by that fault.
         answers_in[scenario.name] = Counter(
             f"{a.status} {a.code}" if a.code else str(a.status or "no answer")
             for op in driver.operations
             for a in op.attempts
-            if a.status != 202 and start <= a.sent < end
+            if a.status != 202 and start <= a.answered < end
         )
         requests_sent = sum(len(op.attempts) for op in ops)
         accepted = [op for op in ops if op.event_id]
