@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from transfers.adapters.commit_outcome import event_committed
+from transfers.adapters.commit_outcome import LostSession, event_committed
 from transfers.adapters.reply_deadline import reply_deadline
 from transfers.adapters.tables import AccountTable, OutboxTable
 from transfers.domain import errors
@@ -133,8 +133,8 @@ class DjangoAcceptanceStore:
             accepted = self._accepted.event
             if accepted is None or session is None or not session.closed:
                 raise
-            event_id, session_pid = accepted
-            if not event_committed(event_id, lost_session_pid=session_pid):
+            event_id, lost_session = accepted
+            if not event_committed(event_id, lost_session=lost_session):
                 raise
         finally:
             self._accepted.event = None
@@ -222,7 +222,7 @@ class DjangoAcceptanceStore:
         try:
             with connection.cursor() as cursor:
                 session = connection.connection
-                session_pid = session.info.backend_pid
+                sent_on = LostSession.of(session)
                 with reply_deadline(session):
                     cursor.execute(
                         self._accept,
@@ -254,11 +254,11 @@ class DjangoAcceptanceStore:
             if connection.in_atomic_block or session is None or not session.closed:
                 raise
             connection.close()  # broken: this thread's next query connects again
-            if not event_committed(event.id, lost_session_pid=session_pid):
+            if not event_committed(event.id, lost_session=sent_on):
                 raise
             active, inserted, frozen = True, 1, False
         if connection.in_atomic_block:
-            self._accepted.event = (event.id, session_pid)
+            self._accepted.event = (event.id, sent_on)
         if not active:
             self._accounts.forget(movement.account_id, movement.counterparty_id)
             raise (

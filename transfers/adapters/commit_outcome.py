@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import NamedTuple
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -30,10 +31,24 @@ WHERE pid = %s AND datname = current_database() AND usename = session_user
 _EVENT_EXISTS = f"SELECT EXISTS (SELECT FROM {Event._meta.db_table} WHERE event_id = %s)"
 
 
+class LostSession(NamedTuple):
+    """The server session a commit was sent on: the server it lived on, and its pid there."""
+
+    host: str
+    port: int
+    pid: int
+
+    @classmethod
+    def of(cls, connection: psycopg.Connection) -> LostSession:
+        """Read while the connection is still open (a closed one no longer tells)."""
+        info = connection.info
+        return cls(info.host, info.port, info.backend_pid)
+
+
 def event_committed(
     event_id: uuid.UUID,
     *,
-    lost_session_pid: int,
+    lost_session: LostSession,
     alias: str = DEFAULT_DB_ALIAS,
     budget_seconds: float = READ_BACK_SECONDS,
 ) -> bool:
@@ -46,7 +61,7 @@ def event_committed(
     failure: Exception | str = "the session that sent the commit is still alive"
     while True:
         try:
-            committed = _read_back(event_id, lost_session_pid, alias, deadline)
+            committed = _read_back(event_id, lost_session, alias, deadline)
         except psycopg.Error as exc:
             committed, failure = None, exc
         if committed is not None:
@@ -61,8 +76,12 @@ def event_committed(
         time.sleep(_PAUSE_SECONDS)
 
 
-def _read_back(event_id: uuid.UUID, lost_session_pid: int, alias: str, deadline: float) -> bool | None:
-    """Whether the event exists; None while the lost session is still alive."""
+def _read_back(event_id: uuid.UUID, lost: LostSession, alias: str, deadline: float) -> bool | None:
+    """Whether the event exists; None while the lost session is still alive.
+
+    After a failover the new connection reaches another server (a multi-host DATABASE_URL): the
+    lost session's pid means nothing there, and a commit sent to the old server cannot land on it.
+    """
     params = {
         **connections[alias].get_connection_params(),
         "connect_timeout": _CONNECT_TIMEOUT_SECONDS,
@@ -70,9 +89,11 @@ def _read_back(event_id: uuid.UUID, lost_session_pid: int, alias: str, deadline:
         "prepare_threshold": None,
     }
     with psycopg.connect(**params) as session, SocketDeadline(session.fileno(), deadline):
+        if (session.info.host, session.info.port) != (lost.host, lost.port):
+            return session.execute(_EVENT_EXISTS, [event_id]).fetchone()[0]
         remaining_ms = int((deadline - time.monotonic()) * 1000)
         ended = session.execute(
-            _END_LOST_SESSION, [max(1, min(_END_WAIT_MS, remaining_ms)), lost_session_pid]
+            _END_LOST_SESSION, [max(1, min(_END_WAIT_MS, remaining_ms)), lost.pid]
         ).fetchone()
         if ended is not None and not ended[0]:
             return None
