@@ -17,6 +17,8 @@ DEV_DEFAULTS = {
     "SESSION_COOKIE_SECURE": "false",
     "CSRF_COOKIE_SECURE": "false",
     "SECURE_HSTS_SECONDS": "0",
+    # The dev frontend (frontend/, served by scripts/run).
+    "CORS_ALLOWED_ORIGINS": "http://127.0.0.1:5173,http://localhost:5173",
 }
 for _name, _value in DEV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -33,6 +34,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "telemetry.http.RequestTelemetry",
     "config.middleware.DatabaseReplyDeadline",
+    # Before anything that may answer: a preflight is answered here, without a token.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,6 +150,15 @@ SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=False)
 # Joining the browsers' preload list is a promise about the whole domain for months: the domain's
 # owner makes it (SECURE_HSTS_PRELOAD=true), so Django's reminder about it is silenced.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Browsers (contract "Browsers"): only the API, only these origins; no cookies cross origins, the
+# token travels in Authorization.
+CORS_ALLOWED_ORIGINS = env.origins("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/v1/"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "prefer", "x-request-id")
+CORS_EXPOSE_HEADERS = ("location", "retry-after", "preference-applied", "etag", "x-request-id")
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
 
 AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
 LOGIN_REDIRECT_URL = "/admin/"

@@ -54,6 +54,8 @@ def test_a_missing_variable_stops_start_up_naming_it(name):
         ("TIME_ZONE", "Mars/Olympus"),
         ("ACCEPT_MAX_LAG_SECONDS", "thirty"),
         ("ACCEPT_MAX_LAG_SECONDS", "0"),
+        ("CORS_ALLOWED_ORIGINS", "https://app.example/path"),
+        ("CORS_ALLOWED_ORIGINS", "app.example"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(name, value):
@@ -99,3 +101,11 @@ def test_a_process_connects_to_the_database_host_that_answers():
     result = _start(env, show)
 
     assert result.stdout.strip() == "5432", result.stderr
+
+
+def test_no_browser_origin_is_allowed_unless_configured():
+    show = "from django.conf import settings; print(settings.CORS_ALLOWED_ORIGINS)"
+
+    assert _start(COMPLETE, show).stdout.strip() == "[]"
+    configured = {**COMPLETE, "CORS_ALLOWED_ORIGINS": "https://app.example, https://m.example:8443"}
+    assert _start(configured, show).stdout.strip() == "['https://app.example', 'https://m.example:8443']"
