@@ -22,6 +22,9 @@ from transfers.models import Event
 from web.pagination import Pagination
 
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
+# A structured-field string (RFC 8941 3.3.3), as the IETF Idempotency-Key draft writes the key.
+_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_SF_ESCAPE = re.compile(r'\\(["\\])')
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -73,6 +76,9 @@ def _idempotency_key(request) -> IdempotencyKey | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
+    quoted = _SF_STRING.fullmatch(key)
+    if quoted:  # `"order-42"` and `order-42` are the same key
+        key = _SF_ESCAPE.sub(r"\1", quoted.group(1))
     if not _PRINTABLE_ASCII.fullmatch(key):
         raise errors.ValidationFailed({"Idempotency-Key": ["must be 1-255 printable ASCII characters"]})
     return IdempotencyKey(user_id=request.user.id, scope=f"{request.method} {request.path}", key=key)

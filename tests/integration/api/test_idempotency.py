@@ -258,3 +258,41 @@ def _wait_until_a_query_waits_for_our_lock(timeout: float = 10) -> None:
                 return
             time.sleep(0.02)
     raise AssertionError("the first request never reached the held lock")
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        pytest.param("order-42", '"order-42"', id="bare-then-structured"),
+        pytest.param('"order-42"', "order-42", id="structured-then-bare"),
+        pytest.param('"say \\"hi\\" \\\\ bye"', 'say "hi" \\ bye', id="escaped-quote-and-backslash"),
+    ],
+)
+def test_a_key_as_a_structured_field_string_is_the_same_key_as_bare(alice, first: str, again: str) -> None:
+    account = alice.open_account("KRW")  # alice is new: no key of hers exists yet
+    first_response = alice.deposit(account["id"], "5000", key=first)
+
+    again_response = alice.deposit(account["id"], "5000", key=again)
+
+    assert first_response.status_code == again_response.status_code == 202
+    assert again_response.json()["event_id"] == first_response.json()["event_id"]
+    assert len(events_of(account["id"])) == 1
+
+
+def test_a_quoted_key_stores_the_key_without_its_quotes(alice) -> None:
+    account = alice.open_account("KRW")
+    key = new_key()
+
+    assert alice.deposit(account["id"], "5000", key=f'"{key}"').status_code == 202
+
+    assert IdempotencyRecord.objects.filter(key=key).exists()
+
+
+def test_an_empty_structured_field_string_is_an_invalid_key(alice) -> None:
+    account = alice.open_account("KRW")
+    before = bank_state()
+
+    response = alice.deposit(account["id"], "1000", key='""')
+
+    assert_error(response, 400, "validation_error", fields={"Idempotency-Key"})
+    assert bank_state() == before
