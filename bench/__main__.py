@@ -37,9 +37,11 @@ from django.db import connection  # noqa: E402
 
 from bench import load, system  # noqa: E402
 from bench.urls import DurableNoopView  # noqa: E402
+from ledger.models import Entry  # noqa: E402
 from ledger.reconciliation import reconcile  # noqa: E402
 from tests.support.oidc_issuer import LoopbackIssuer  # noqa: E402
 from transfers.models import Event  # noqa: E402
+from web.pagination import encode_cursor  # noqa: E402
 
 # A run writes to bench/runs/ (not tracked); --publish also writes the figures the README shows.
 RUNS = system.ROOT / "bench" / "runs"
@@ -288,11 +290,35 @@ def _constant_time_reads(base: str, issuer: LoopbackIssuer, rows: int = 1_000_00
             assert http.get(f"{base}/api/v1/accounts/{account}").ok
             samples.append((time.perf_counter() - started) * 1000)
         timings[name] = {"p50_ms": round(statistics.median(samples), 2), "p99_ms": round(_p99(samples), 2)}
+    timings["entries_pages"] = _entry_pages(http, base, busy, rows)
     with connection.cursor() as cursor:  # leave a ledger that reconciles: take the bulk rows out again
         cursor.execute("SET session_replication_role = replica")
         cursor.execute("DELETE FROM ledger_entry WHERE account_id = %s", [busy])
         cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("UPDATE accounts_account SET balance = 0 WHERE id = %s", [busy])
+    return timings
+
+
+def _entry_pages(http: requests.Session, base: str, account: str, rows: int) -> dict:
+    """The first and the last page of 50 of a long journal, by page number and by cursor."""
+    first_id = Entry.objects.filter(account_id=account).order_by("id").values_list("id", flat=True)[0]
+    path = f"{base}/api/v1/accounts/{account}/entries"
+    pages = {
+        "page_first": {"page": 1},
+        "page_last": {"page": rows // 50},
+        "cursor_first": {"cursor": ""},
+        "cursor_last": {"cursor": encode_cursor(first_id + 50)},
+    }
+    timings = {}
+    for name, params in pages.items():
+        samples = []
+        for _ in range(50):
+            started = time.perf_counter()
+            response = http.get(path, params=params)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.ok, response.text
+            assert len(response.json()["results"]) == 50
+        timings[name] = {"p50_ms": round(statistics.median(samples), 2), "p99_ms": round(_p99(samples), 2)}
     return timings
 
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from ledger.models import Entry
 from transfers.api.access import caller_of
 from transfers.domain.money import format_amount
-from web.pagination import Pagination
+from web.pagination import Pagination, cursor_page, wants_cursor
 
 ENTRY_SCHEMA = inline_serializer(
     "Entry",
@@ -34,12 +34,11 @@ class AccountEntriesView(APIView):
     @extend_schema(responses={200: ENTRY_SCHEMA}, summary="Journal entries of an account, newest first")
     def get(self, request, account_id: uuid.UUID) -> Response:
         account = self.read_account(caller=caller_of(request), account_id=account_id)
-        entries = Entry.objects.filter(account_id=account_id).order_by("-id")
-        paginator = Pagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
+        entries = Entry.objects.filter(account_id=account_id)
         money = partial(format_amount, currency=account.currency)
-        return paginator.get_paginated_response(
-            [
+
+        def render(page) -> list[dict]:
+            return [
                 {
                     "event_id": str(e.transaction_id),
                     "type": e.type,
@@ -50,4 +49,16 @@ class AccountEntriesView(APIView):
                 }
                 for e in page
             ]
-        )
+
+        if wants_cursor(request):
+
+            def fetch(position: int | None, ascending: bool, limit: int) -> list[Entry]:
+                rows = entries
+                if position is not None:
+                    rows = rows.filter(id__gt=position) if ascending else rows.filter(id__lt=position)
+                return list(rows.order_by("id" if ascending else "-id")[:limit])
+
+            return cursor_page(request, fetch, key=lambda e: e.id, render=render)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(entries.order_by("-id"), request, view=self)
+        return paginator.get_paginated_response(render(page))

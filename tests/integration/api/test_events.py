@@ -196,3 +196,86 @@ def test_accepting_on_accounts_this_process_has_seen_is_one_statement(alice, bob
 
     # Admission control's read of the backlog, at most once a second per process, aside.
     assert len([s for s in statements if ParkedAccount._meta.db_table not in s["sql"]]) == 1
+
+
+def _follow(customer, first_url: str, link: str) -> list[dict]:
+    pages, url = [], first_url
+    while url:
+        page = customer.client.get(url).json()
+        pages.append(page)
+        url = page[link]
+    return pages
+
+
+def test_account_events_by_cursor_walk_the_whole_history_newest_first_and_back(alice, bob) -> None:
+    account = alice.open_account("KRW")
+    other = bob.funded_account("KRW", "5000")
+    accepted = []
+    for n in range(1, 8):
+        if n % 3 == 0:
+            accepted.append(bob.transfer(other["id"], account["id"], str(n)).json()["event_id"])
+        else:
+            accepted.append(alice.deposit(account["id"], str(n)).json()["event_id"])
+    path = f"/api/v1/accounts/{account['id']}/events?cursor=&page_size=3"
+
+    forward = _follow(alice, path, "next")
+    back_from_last = _follow(alice, forward[-1]["previous"], "previous")
+
+    assert all(set(page) == {"next", "previous", "results"} for page in forward)
+    assert [len(page["results"]) for page in forward] == [3, 3, 1]
+    assert [e["event_id"] for page in forward for e in page["results"]] == accepted[::-1]
+    assert forward[0]["previous"] is None
+    assert back_from_last == forward[-2::-1]
+
+
+def test_account_events_by_cursor_keep_the_status_filter(alice, apply_pending) -> None:
+    account = alice.open_account("KRW")
+    completed = [alice.deposit(account["id"], "100").json()["event_id"] for _ in range(3)]
+    apply_pending()
+    alice.deposit(account["id"], "100")
+
+    pages = _follow(
+        alice, f"/api/v1/accounts/{account['id']}/events?cursor=&page_size=2&status=completed", "next"
+    )
+
+    assert [e["event_id"] for page in pages for e in page["results"]] == completed[::-1]
+
+
+def test_entries_by_cursor_walk_the_whole_journal_newest_first(alice, apply_pending) -> None:
+    account = alice.open_account("KRW")
+    for n in range(1, 6):
+        alice.deposit(account["id"], str(n))
+    apply_pending()
+
+    pages = _follow(alice, f"/api/v1/accounts/{account['id']}/entries?cursor=&page_size=2", "next")
+    back = _follow(alice, pages[-1]["previous"], "previous")
+
+    assert [e["amount"] for page in pages for e in page["results"]] == ["5", "4", "3", "2", "1"]
+    assert all("count" not in page for page in pages)
+    assert back == pages[-2::-1]
+
+
+def test_a_cursor_page_is_one_bounded_query_however_deep(alice, apply_pending) -> None:
+    account = alice.open_account("KRW")
+    for n in range(1, 6):
+        alice.deposit(account["id"], str(n))
+    apply_pending()
+    second = alice.get(f"/api/v1/accounts/{account['id']}/entries", cursor="", page_size=2).json()["next"]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert alice.client.get(second).status_code == 200
+
+    journal = [q["sql"] for q in queries.captured_queries if "ledger_entry" in q["sql"]]
+    assert len(journal) == 1
+    assert "COUNT(" not in journal[0].upper()
+    assert "OFFSET" not in journal[0].upper()
+    assert "LIMIT 3" in journal[0].upper()
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "ZDE=x", "eDEy", "!!"])
+def test_a_cursor_the_api_did_not_give_out_is_refused(alice, cursor: str) -> None:
+    account = alice.open_account("KRW")
+
+    response = alice.get(f"/api/v1/accounts/{account['id']}/events", cursor=cursor)
+
+    assert_error(response, 400, "validation_error", fields={"cursor"})
