@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -43,3 +44,18 @@ class BearerTokenAuthentication(OIDCAuthentication):
         if not authentication.get_authorization_header(request).strip():
             return None
         return super().get_access_token(request)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI document names this authentication: an OIDC access token as a bearer JWT."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from the OIDC provider (OIDC_ISSUER) meant for OIDC_AUDIENCE.",
+        }

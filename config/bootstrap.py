@@ -30,6 +30,7 @@ from transfers import services
 from transfers.adapters.acceptance_store import DjangoAcceptanceStore
 from transfers.adapters.backlog import DjangoBacklog
 from transfers.adapters.clock import SystemClock
+from transfers.adapters.event_waiter import PostgresEventWaiter
 from transfers.adapters.ledger_store import DjangoLedgerStore
 from transfers.adapters.limit_cache import RedisLimitCache
 from transfers.adapters.ops_store import DjangoOpsStore
@@ -66,6 +67,11 @@ def clock() -> SystemClock:
 @cache
 def backlog() -> DjangoBacklog:
     return DjangoBacklog()
+
+
+@cache
+def event_waiter() -> PostgresEventWaiter:
+    return PostgresEventWaiter(max_waiters=settings.EVENT_WAITERS_PER_PROCESS)
 
 
 def max_accept_lag() -> dt.timedelta:
@@ -111,6 +117,7 @@ class Api:
     approve_reversal: Callable[..., AcceptedEvent]
     decline_reversal: Callable[..., ReversalRequest]
     record_audit: Callable[..., None]
+    waiter: PostgresEventWaiter
 
 
 def measured(accept_movement: Callable[..., services.Acceptance]) -> Callable[..., services.Acceptance]:
@@ -169,6 +176,7 @@ def build_api(
         approve_reversal=partial(services.approve_reversal, store=ops, acceptance=store, clock=clock),
         decline_reversal=partial(services.decline_reversal, store=ops, clock=clock),
         record_audit=ops.record,
+        waiter=event_waiter(),
     )
 
 

@@ -36,14 +36,14 @@ api = [
     ),
     path(
         "accounts/<uuid:account_id>/deposits",
-        transfers.DepositView.as_view(accept_movement=app.accept_movement),
+        transfers.DepositView.as_view(accept_movement=app.accept_movement, waiter=app.waiter),
     ),
     path(
         "accounts/<uuid:account_id>/withdrawals",
-        transfers.WithdrawalView.as_view(accept_movement=app.accept_movement),
+        transfers.WithdrawalView.as_view(accept_movement=app.accept_movement, waiter=app.waiter),
     ),
-    path("transfers", transfers.TransferView.as_view(accept_movement=app.accept_movement)),
-    path("events/<uuid:event_id>", transfers.EventView.as_view(read_event=app.read_event)),
+    path("transfers", transfers.TransferView.as_view(accept_movement=app.accept_movement, waiter=app.waiter)),
+    path("events/<uuid:event_id>", transfers.EventView.as_view(read_event=app.read_event, waiter=app.waiter)),
     # Ops: the admin calls the same use cases (config/admin.py).
     path(
         "accounts/<uuid:account_id>/freeze",

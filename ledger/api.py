@@ -5,33 +5,69 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger.models import Entry
+from transfers.api import openapi
 from transfers.api.access import caller_of
 from transfers.domain.money import format_amount
+from web.openapi import page_of, page_parameters
 from web.pagination import Pagination, cursor_page, wants_cursor
 
-ENTRY_SCHEMA = inline_serializer(
-    "Entry",
-    {
-        "event_id": serializers.UUIDField(),
-        "type": serializers.ChoiceField(["deposit", "withdrawal", "transfer_in", "transfer_out", "reversal"]),
-        "amount": serializers.CharField(),
-        "balance_after": serializers.CharField(),
-        "counterparty": serializers.UUIDField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-    },
-)
+ENTRY_TYPES = ["deposit", "withdrawal", "transfer_in", "transfer_out", "reversal"]
+
+
+class EntrySchema(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    type = serializers.ChoiceField(ENTRY_TYPES)
+    amount = serializers.CharField(help_text="Signed: negative for money leaving the account.")
+    balance_after = serializers.CharField()
+    counterparty = serializers.UUIDField(allow_null=True, help_text="The other account of a transfer.")
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Entry"
+
+
+ENTRY_EXAMPLE = {
+    "event_id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+    "type": "transfer_out",
+    "amount": "-30000",
+    "balance_after": "90000",
+    "counterparty": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    "created_at": "2026-11-29T18:20:31.529870+09:00",
+}
 
 
 class AccountEntriesView(APIView):
     read_account = None  # bound by config.bootstrap
 
-    @extend_schema(responses={200: ENTRY_SCHEMA}, summary="Journal entries of an account, newest first")
+    @extend_schema(
+        operation_id="list_entries",
+        parameters=[*page_parameters(cursor=True), *openapi.error_response_headers()],
+        responses={
+            200: OpenApiResponse(
+                page_of("EntryPage", EntrySchema(many=True), cursor=True),
+                examples=[
+                    OpenApiExample(
+                        "page",
+                        {"count": 1, "next": None, "previous": None, "results": [ENTRY_EXAMPLE]},
+                        status_codes=[200],
+                    ),
+                    OpenApiExample(
+                        "cursor",
+                        {"next": None, "previous": None, "results": [ENTRY_EXAMPLE]},
+                        status_codes=[200],
+                    ),
+                ],
+            ),
+            **openapi.error_responses(400, 404),
+        },
+        summary="Journal entries of an account, newest first",
+    )
     def get(self, request, account_id: uuid.UUID) -> Response:
         account = self.read_account(caller=caller_of(request), account_id=account_id)
         entries = Entry.objects.filter(account_id=account_id)

@@ -26,6 +26,15 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request) -> int:
+        """`page_size` if given (a whole number from 1; more than 200 counts as 200), else 50."""
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is None:
+            return self.page_size
+        if not asked.isdigit() or int(asked) < 1:
+            raise exceptions.ValidationError({"page_size": ["must be a whole number from 1"]})
+        return min(int(asked), self.max_page_size)
+
 
 def wants_cursor(request) -> bool:
     """`?cursor=` (empty for the first page) asks for cursor pages."""

@@ -6,39 +6,71 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account as AccountRow
+from transfers.api import openapi
 from transfers.api.access import caller_of
 from transfers.api.fields import AmountField
 from transfers.domain.model import LimitFigures
 from transfers.domain.money import Currency, format_amount, to_minor
+from web.openapi import page_of, page_parameters
 from web.pagination import Pagination
 
-ACCOUNT_SCHEMA = inline_serializer(
-    "Account",
-    {
-        "id": serializers.UUIDField(),
-        "currency": serializers.ChoiceField([c.code for c in Currency]),
-        "balance": serializers.CharField(),
-        "available_balance": serializers.CharField(),
-        "daily_limit": serializers.CharField(),
-        "used_today": serializers.CharField(),
-        "pending_today": serializers.CharField(),
-        "remaining_today": serializers.CharField(),
-        "status": serializers.ChoiceField(["active", "frozen", "closed"]),
-        "created_at": serializers.DateTimeField(),
-    },
-)
+
+class AccountSchema(serializers.Serializer):
+    id = serializers.UUIDField()
+    currency = serializers.ChoiceField(openapi.CURRENCIES)
+    balance = serializers.CharField(help_text="With the currency's fraction digits.")
+    available_balance = serializers.CharField(help_text="The balance less pending outgoing money.")
+    daily_limit = serializers.CharField()
+    used_today = serializers.CharField(help_text="Completed outgoing money accepted today.")
+    pending_today = serializers.CharField(help_text="Outgoing money accepted today, not yet applied.")
+    remaining_today = serializers.CharField(help_text="daily_limit - used_today - pending_today, at least 0.")
+    status = serializers.ChoiceField(["active", "frozen", "closed"])
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Account"
+
+
+ACCOUNT_EXAMPLE = {
+    "id": "5f0c6a2e-1b3d-4c8e-9f7a-2d4e6b8c0a13",
+    "currency": "KRW",
+    "balance": "120000",
+    "available_balance": "105000",
+    "daily_limit": "5000000",
+    "used_today": "30000",
+    "pending_today": "15000",
+    "remaining_today": "4955000",
+    "status": "active",
+    "created_at": "2026-11-02T09:15:00.123456+09:00",
+}
+
+
+ACCOUNT_SCHEMA = AccountSchema
+
+
+def _account_response(status: int, example: dict = ACCOUNT_EXAMPLE) -> OpenApiResponse:
+    return OpenApiResponse(
+        AccountSchema, examples=[OpenApiExample("account", example, status_codes=[status])]
+    )
+
+
 _FIELDS = ("id", "currency", "balance", "daily_limit", "status", "created_at")
 
 
 class OpenAccountRequest(serializers.Serializer):
     currency = serializers.ChoiceField([c.code for c in Currency])
-    daily_limit = AmountField(required=False)
+    daily_limit = AmountField(
+        required=False, help_text="Outgoing money per day; default: the currency's (5,000,000 KRW, ...)."
+    )
+
+    class Meta:
+        ref_name = "OpenAccount"
 
 
 def _accounts_json(
@@ -74,7 +106,24 @@ class AccountsView(APIView):
     open_account = None  # these are bound by config.bootstrap
     limit_figures = None
 
-    @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="Own accounts (ops: all accounts)")
+    @extend_schema(
+        operation_id="list_accounts",
+        parameters=[*page_parameters(cursor=False), *openapi.error_response_headers()],
+        responses={
+            200: OpenApiResponse(
+                page_of("AccountPage", AccountSchema(many=True), cursor=False),
+                examples=[
+                    OpenApiExample(
+                        "page",
+                        {"count": 1, "next": None, "previous": None, "results": [ACCOUNT_EXAMPLE]},
+                        status_codes=[200],
+                    )
+                ],
+            ),
+            **openapi.error_responses(400, 404),
+        },
+        summary="Own accounts (ops: all accounts)",
+    )
     def get(self, request) -> Response:
         rows = AccountRow.objects.filter(kind=AccountRow.Kind.CUSTOMER)
         if not caller_of(request).is_ops:
@@ -85,7 +134,35 @@ class AccountsView(APIView):
         )
         return paginator.get_paginated_response(_accounts_json(list(page), self.limit_figures))
 
-    @extend_schema(request=OpenAccountRequest, responses={201: ACCOUNT_SCHEMA}, summary="Open an account")
+    @extend_schema(
+        operation_id="open_account",
+        request=OpenAccountRequest,
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                str,
+                OpenApiParameter.HEADER,
+                response=[201],
+                required=True,
+                description="`/api/v1/accounts/{id}`",
+            ),
+            *openapi.error_response_headers(),
+        ],
+        responses={
+            201: _account_response(
+                201,
+                {
+                    **ACCOUNT_EXAMPLE,
+                    **dict.fromkeys(("balance", "available_balance", "used_today"), "0"),
+                    "pending_today": "0",
+                    "remaining_today": "5000000",
+                },
+            ),
+            **openapi.error_responses(400, 415),
+        },
+        examples=[OpenApiExample("open", {"currency": "KRW", "daily_limit": "3000000"}, request_only=True)],
+        summary="Open an account",
+    )
     def post(self, request) -> Response:
         body = OpenAccountRequest(data=request.data)
         body.is_valid(raise_exception=True)
@@ -105,7 +182,12 @@ class AccountView(APIView):
     read_account = None  # these are bound by config.bootstrap
     limit_figures = None
 
-    @extend_schema(responses={200: ACCOUNT_SCHEMA}, summary="An account, with today's limit figures")
+    @extend_schema(
+        operation_id="get_account",
+        parameters=openapi.error_response_headers(),
+        responses={200: _account_response(200), **openapi.error_responses(404)},
+        summary="An account, with today's limit figures",
+    )
     def get(self, request, account_id: uuid.UUID) -> Response:
         self.read_account(caller=caller_of(request), account_id=account_id)
         return Response(_one(account_id, self.limit_figures))
@@ -115,7 +197,24 @@ class CloseAccountView(APIView):
     close_account = None  # these are bound by config.bootstrap
     limit_figures = None
 
-    @extend_schema(request=None, responses={200: ACCOUNT_SCHEMA}, summary="Close an empty account")
+    @extend_schema(
+        operation_id="close_account",
+        request=None,
+        parameters=openapi.error_response_headers(),
+        responses={
+            200: _account_response(
+                200,
+                {
+                    **ACCOUNT_EXAMPLE,
+                    **dict.fromkeys(("balance", "available_balance", "used_today", "pending_today"), "0"),
+                    "remaining_today": "5000000",
+                    "status": "closed",
+                },
+            ),
+            **openapi.error_responses(403, 404, 422),
+        },
+        summary="Close an empty account",
+    )
     def post(self, request, account_id: uuid.UUID) -> Response:
         self.close_account(caller=caller_of(request), account_id=account_id)
         return Response(_one(account_id, self.limit_figures))

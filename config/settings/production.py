@@ -160,6 +160,10 @@ CORS_EXPOSE_HEADERS = ("location", "retry-after", "preference-applied", "etag", 
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 600
 
+# Prefer: wait=N: how many requests of one process may wait for an event at once. Each holds a
+# thread; the rest stay free to accept (gunicorn runs GUNICORN_THREADS, 8, per process).
+EVENT_WAITERS_PER_PROCESS = env.integer("EVENT_WAITERS_PER_PROCESS", 4, minimum=0)
+
 AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
 LOGIN_REDIRECT_URL = "/admin/"
 OIDC_CLIENT_SECRET = env.optional_string("OIDC_CLIENT_SECRET")
@@ -200,10 +204,19 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "SECURITY": [{"bearerAuth": []}],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "transfers.api.openapi.CURRENCIES",
+        "EventTypeEnum": "transfers.api.openapi.EVENT_TYPES",
+        "EventStatusEnum": "transfers.api.openapi.EVENT_STATUSES",
+        "RejectionReasonEnum": "transfers.api.openapi.REJECTION_REASONS",
+        "EntryTypeEnum": "ledger.api.ENTRY_TYPES",
+        "AccountStatusEnum": ["active", "frozen", "closed"],
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "web.openapi.declare_request_id",
+    ],
 }
 
 # One JSON object per line (telemetry.logs): UTC time, level, logger, message, and the request id,

@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from transfers.adapters.database_errors import data_refused
+from transfers.adapters.event_waiter import EVENT_FINAL_CHANNEL
 from transfers.adapters.tables import AccountTable, JournalTable
 from transfers.domain.model import Account, EventStatus, EventType, LimitUsage, Outcome, PendingEvent
 from transfers.domain.money import Currency
@@ -60,17 +61,27 @@ UPDATE {_USAGE} u SET used = v.used, pending = v.pending
 FROM unnest(%s::uuid[], %s::date[], %s::bigint[], %s::bigint[]) v(account_id, business_date, used, pending)
 WHERE u.account_id = v.account_id AND u.business_date = v.business_date
 """
+# Requests waiting for these events (Prefer: wait) hear of them at commit: NOTIFY is transactional.
+# A payload holds at most 8000 bytes, so the ids go 200 to a notification.
 _SET_OUTCOMES = f"""
-UPDATE {_EVENTS} e SET status = v.status, reason = v.reason, processed_at = v.processed_at
-FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[]) v(event_id, status, reason, processed_at)
-WHERE e.event_id = v.event_id
+WITH final AS (
+    UPDATE {_EVENTS} e SET status = v.status, reason = v.reason, processed_at = v.processed_at
+    FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[])
+        v(event_id, status, reason, processed_at)
+    WHERE e.event_id = v.event_id RETURNING e.event_id
+)
+SELECT pg_notify('{EVENT_FINAL_CHANNEL}', string_agg(event_id::text, ','))
+FROM (SELECT event_id, (row_number() OVER () - 1) / 200 AS chunk FROM final) numbered GROUP BY chunk
 """
 _INSERT_ENTRIES = (
     "INSERT INTO {journal} (transaction_id, account_id, type, amount, balance_after, counterparty_id,"
     " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s)"
 )
 _SET_USAGE = f"UPDATE {_USAGE} SET used = %s, pending = %s WHERE account_id = %s AND business_date = %s"
-_SET_OUTCOME = f"UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %s WHERE event_id = %s"
+_SET_OUTCOME = (
+    f"WITH final AS (UPDATE {_EVENTS} SET status = %s, reason = %s, processed_at = %s WHERE event_id = %s"
+    f" RETURNING event_id) SELECT pg_notify('{EVENT_FINAL_CHANNEL}', event_id::text) FROM final"
+)
 
 
 class _Statements(NamedTuple):
