@@ -142,3 +142,14 @@ def origins(name: str) -> list[str]:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             raise ConfigurationError(name, f"must list origins such as https://bank.example, got {origin!r}")
     return value
+
+
+def rate(name: str, default: str) -> str:
+    """A request rate like `600/minute` (per second, minute, hour or day)."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in ("second", "minute", "hour", "day"):
+        raise ConfigurationError(
+            name, f"must be like 600/minute (per second, minute, hour or day), got {value!r}"
+        )
+    return value

@@ -6,6 +6,8 @@ The core's own errors become HTTP answers in `transfers/api/errors.py`, which fa
 
 from __future__ import annotations
 
+import math
+
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -51,7 +53,7 @@ def framework_error(exc: Exception) -> Response | None:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     return Response(error_body(code, _message(exc.detail)), status=status_code, headers=headers)
 
 

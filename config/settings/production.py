@@ -191,6 +191,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "transfers.api.errors.handle_exception",
+    "DEFAULT_THROTTLE_CLASSES": ["web.throttling.UserRateThrottle"],
+    # Each user's requests to /api/v1/ per window (429 throttled beyond); counted in Redis, and
+    # let through while Redis is down.
+    "DEFAULT_THROTTLE_RATES": {"user": env.rate("THROTTLE_USER_RATE", "1200/minute")},
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -56,6 +56,8 @@ def test_a_missing_variable_stops_start_up_naming_it(name):
         ("ACCEPT_MAX_LAG_SECONDS", "0"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example/path"),
         ("CORS_ALLOWED_ORIGINS", "app.example"),
+        ("THROTTLE_USER_RATE", "lots"),
+        ("THROTTLE_USER_RATE", "0/minute"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(name, value):
