@@ -76,10 +76,14 @@ def page_of(name: str, item: serializers.Serializer, *, cursor: bool) -> seriali
 def page_parameters(*, cursor: bool) -> list[OpenApiParameter]:
     parameters = [
         OpenApiParameter(
-            "page", int, description="Page number, from 1 (not with `cursor`); past the last: 404."
+            "page",
+            {"type": "integer", "minimum": 1},
+            description="Page number, from 1 (not with `cursor`); past the last: 404.",
         ),
         OpenApiParameter(
-            "page_size", int, description="Items per page: default 50; more than 200 counts as 200."
+            "page_size",
+            {"type": "integer", "minimum": 1},
+            description="Items per page: default 50; more than 200 counts as 200; less than 1: 400.",
         ),
     ]
     if cursor:
@@ -104,8 +108,10 @@ def declare_request_id(result: dict, generator, request, public: bool) -> dict:
         "in": "header",
         "name": REQUEST_ID,
         "required": False,
-        "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,200}$"},
-        "description": "Your own id for this request (1-200 printable ASCII characters); else one is made.",
+        # Any value is taken: one that is not 1-200 printable ASCII characters is replaced, not refused.
+        "schema": {"type": "string"},
+        "description": "Your own id for this request (1-200 printable ASCII characters); if it is "
+        "missing or anything else, one is made.",
     }
     header = {"schema": {"type": "string"}, "description": "The request's id, as sent or as made."}
     for path in result.get("paths", {}).values():

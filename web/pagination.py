@@ -53,6 +53,8 @@ def cursor_page(
     whose key is below `position` (all if None), largest first; with `ascending` True those above
     it, smallest first.
     """
+    if "page" in request.query_params:
+        raise exceptions.ValidationError({"page": ["not with cursor: follow next and previous"]})
     size = Pagination().get_page_size(request)
     position, ascending = _decode(request.query_params["cursor"])
     rows = list(fetch(position, ascending, size + 1))

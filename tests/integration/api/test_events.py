@@ -279,3 +279,11 @@ def test_a_cursor_the_api_did_not_give_out_is_refused(alice, cursor: str) -> Non
     response = alice.get(f"/api/v1/accounts/{account['id']}/events", cursor=cursor)
 
     assert_error(response, 400, "validation_error", fields={"cursor"})
+
+
+def test_a_page_number_with_a_cursor_is_refused_not_ignored(alice) -> None:
+    account = alice.open_account("KRW")
+
+    response = alice.get(f"/api/v1/accounts/{account['id']}/events?cursor=&page=2")
+
+    assert_error(response, 400, "validation_error", fields={"page"})
