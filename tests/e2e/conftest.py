@@ -38,8 +38,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @contextmanager
-def running_system(issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str = f"remit_e2e{NAMESPACE}"):
-    """The API and one worker per shard, against the test database."""
+def running_system(
+    issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str = f"remit_e2e{NAMESPACE}", **settings: str
+):
+    """The API and one worker per shard, against the test database; `settings` are more variables."""
     database = connection.settings_dict  # pytest-django renamed it to the test database
     env = child_environment(
         DJANGO_SETTINGS_MODULE="config.settings.test",
@@ -47,6 +49,7 @@ def running_system(issuer: LoopbackIssuer, logs, *, shards: int = 1, vhost: str 
         OIDC_ISSUER=issuer.issuer,
         RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
         ACCOUNT_EVENT_SHARDS=str(shards),
+        **settings,
     )
     api, base_url = api_process(env, logs)
     workers = [worker_process(env, logs, shard=s, name=f"worker-{s}") for s in range(shards)]
