@@ -155,7 +155,15 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # token travels in Authorization.
 CORS_ALLOWED_ORIGINS = env.origins("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/v1/"
-CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "prefer", "x-request-id")
+# If-None-Match too: without it a browser cannot ask for the 304 that GET /events/{id} answers.
+CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-none-match",
+    "prefer",
+    "x-request-id",
+)
 CORS_EXPOSE_HEADERS = ("location", "retry-after", "preference-applied", "etag", "x-request-id")
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 600

@@ -38,6 +38,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_without_a_token() -> Non
         "authorization",
         "content-type",
         "idempotency-key",
+        "if-none-match",
         "prefer",
         "x-request-id",
     }
