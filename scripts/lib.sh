@@ -82,3 +82,12 @@ ensure_ha_packages() { # Patroni, etcd and wrk from Debian, for scripts/test-ha
         "${sudo[@]}" systemctl disable --now etcd
     fi
 }
+
+ensure_node_modules() { # ensure_node_modules DIR: npm ci when package-lock.json changed since the last one
+    local stamp=$1/node_modules/.installed-$(sha1sum "$1/package-lock.json" | cut -c1-12)
+    if [[ ! -f $stamp ]]; then
+        say "installing $1's npm packages"
+        npm ci --prefix "$1" --silent --no-audit --no-fund
+        touch "$stamp"
+    fi
+}
