@@ -47,6 +47,8 @@ from web.pagination import encode_cursor  # noqa: E402
 RUNS = system.ROOT / "bench" / "runs"
 PUBLISHED = system.ROOT / "bench" / "results"
 LEVELS = (8, 16, 32, 64)
+# More than the API's waiting places (EVENT_WAITERS_PER_PROCESS, 4, times its 2 processes).
+WAITING_CLIENTS = 12
 PORT = 8099
 
 
@@ -102,6 +104,9 @@ def _run(shards: int, env: dict, issuer: LoopbackIssuer, logs: Path, args, repor
         for worker in workers:
             worker.stop()
         accept = _saturate(base, script, args.seconds)
+        accept_beside_waiters = _accept_beside_waiters(
+            base, script, accept["connections"], args.seconds, accounts, tokens
+        )
         backlog = Event.objects.filter(status="pending").count()
         last_applied = _max_processed_at()
 
@@ -128,6 +133,14 @@ def _run(shards: int, env: dict, issuer: LoopbackIssuer, logs: Path, args, repor
             accept["requests_per_second"] / 2,
             args.seconds * 2,
         )
+        half_waiting = _half_rate_waiting(
+            base,
+            _request_mix(accounts, 4000),
+            tokens,
+            logs,
+            accept["requests_per_second"] / 2,
+            args.seconds * 2,
+        )
         reads = _constant_time_reads(base, issuer) if shards == args.shards[0] else None
         broken = [f.check for f in reconcile()]
     finally:
@@ -137,9 +150,11 @@ def _run(shards: int, env: dict, issuer: LoopbackIssuer, logs: Path, args, repor
     return {
         "shards": shards,
         "accept": accept,
+        "accept_beside_waiters": accept_beside_waiters,
         "apply": apply,
         "together_at_saturation": together,
         "half_rate": half,
+        "half_rate_waiting": half_waiting,
         "reads": reads,
         "invariants_broken": broken,
     }
@@ -260,6 +275,84 @@ def _half_rate(base: str, mix, tokens, logs: Path, rate: float, seconds: int) ->
         "accept_p99_ms": result.p99_ms,
         "end_to_end_p50_ms": round(p50 * 1000, 1),
         "end_to_end_p99_ms": round(p99 * 1000, 1),
+    }
+
+
+def _accept_beside_waiters(base: str, script: Path, connections: int, seconds: int, accounts, tokens) -> dict:
+    """The accept rate without the header, alone and while requests with `Prefer: wait=5` hold every
+    waiting place (the workers are stopped, so each waits its full 5 s): waiting must not starve
+    accepting. Alternated twice, back to back, so that a busy machine weighs on both alike. A
+    waiting client whose request was answered at once pauses for Retry-After, as clients should."""
+    rounds: dict[str, list[float]] = {"alone": [], "beside_waiters": []}
+    answers: list[bool] = []
+    for _ in range(2):
+        rounds["alone"].append(
+            load.run(base, script, connections=connections, seconds=seconds).requests_per_second
+        )
+        stop = threading.Event()
+
+        def wait_in_a_loop(number: int, stop: threading.Event = stop) -> None:
+            http = requests.Session()
+            account, owner = accounts[number]
+            headers = {"Authorization": f"Bearer {tokens[owner]}", "Prefer": "wait=5"}
+            while not stop.is_set():
+                response = http.post(
+                    f"{base}/api/v1/accounts/{account}/deposits",
+                    json={"amount": "100"},
+                    headers=headers,
+                    timeout=30,
+                )
+                waited = "Preference-Applied" in response.headers
+                answers.append(waited)
+                if not waited:  # no waiting place was free: pause before the next, as a client should
+                    time.sleep(int(response.headers.get("Retry-After", 1)))
+
+        waiters = [threading.Thread(target=wait_in_a_loop, args=(n,)) for n in range(WAITING_CLIENTS)]
+        for thread in waiters:
+            thread.start()
+        time.sleep(1)  # every waiting place taken
+        result = load.run(base, script, connections=connections, seconds=seconds)
+        rounds["beside_waiters"].append(result.requests_per_second)
+        stop.set()
+        for thread in waiters:
+            thread.join()
+    alone, beside = statistics.mean(rounds["alone"]), statistics.mean(rounds["beside_waiters"])
+    return {
+        "connections": connections,
+        "alone_per_second": round(alone, 1),
+        "beside_waiters_per_second": round(beside, 1),
+        "ratio": round(beside / alone, 3),
+        "rounds": rounds,
+        "waiting_clients": WAITING_CLIENTS,
+        "waiter_answers": len(answers),
+        "waiter_answers_that_waited": sum(answers),
+    }
+
+
+def _half_rate_waiting(base: str, mix, tokens, logs: Path, rate: float, seconds: int) -> dict:
+    """Paced load at half the saturation rate, every request with `Prefer: wait=5`: request to answer.
+
+    A 200 is the final event, so its latency is request to final answer; a 202 came at once because
+    every waiting place of its process was taken, and its outcome is to be read later."""
+    connections = 16
+    script = load.write_script(
+        mix,
+        logs / "paced-waiting.lua",
+        tokens=tokens,
+        pace_ms=connections * 1000 / rate,
+        headers={"Prefer": "wait=5"},
+        count_statuses=True,
+    )
+    result = load.run(base, script, connections=connections, seconds=seconds)
+    _wait_until_applied(timeout=600)
+    statuses = result.statuses or {}
+    return {
+        "target_per_second": round(rate, 1),
+        "achieved_per_second": result.requests_per_second,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "statuses": statuses,
+        "final_share": round(statuses.get(200, 0) / max(1, sum(statuses.values())), 4),
     }
 
 

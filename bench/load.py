@@ -28,12 +28,24 @@ class LoadResult:
     non_2xx: int
     total: int
     cpu_seconds: float  # wrk's own, user + system
+    statuses: dict[int, int] | None = None  # answers by status, when the script counted them
 
 
 def write_script(
-    requests: list[Request], path: Path, *, tokens: list[str] = (), pace_ms: float = 0.0
+    requests: list[Request],
+    path: Path,
+    *,
+    tokens: list[str] = (),
+    pace_ms: float = 0.0,
+    headers: dict[str, str] | None = None,
+    count_statuses: bool = False,
 ) -> Path:
-    """A wrk Lua script cycling through `requests`; each connection waits `pace_ms` between requests."""
+    """A wrk Lua script cycling through `requests`; each connection waits `pace_ms` between requests.
+
+    `headers` go on every request; `count_statuses` counts the answers by status (a Lua call per
+    answer: for paced runs, not for saturation)."""
+    extra = "".join(f"  headers[{_lua(name)}] = {_lua(value)}\n" for name, value in (headers or {}).items())
+    counting = _COUNT_STATUSES if count_statuses else ""
     rows = ",\n".join(
         f"{{{_lua(r.path)},{_lua(json.dumps(r.body))},{0 if r.token is None else r.token + 1}}}"
         for r in requests
@@ -45,19 +57,35 @@ local requests = {{
 {rows}
 }}
 local i = 0
-function setup(thread) thread:set("offset", math.random(#requests)) end
+local threads = {{}}
+function setup(thread) thread:set("offset", math.random(#requests)); table.insert(threads, thread) end
 function init(args) i = tonumber(offset) or 0 end
 function request()
   i = i % #requests + 1
   local r = requests[i]
   local headers = {{["Content-Type"] = "application/json"}}
-  if r[3] > 0 then headers["Authorization"] = "Bearer " .. tokens[r[3]] end
+{extra}  if r[3] > 0 then headers["Authorization"] = "Bearer " .. tokens[r[3]] end
   return wrk.format("POST", r[1], headers, r[2])
 end
 function delay() return {pace_ms} end
-"""
+{counting}"""
     )
     return path
+
+
+_COUNT_STATUSES = """
+seen = {}  -- global: done() reads each thread's with thread:get
+function response(status, headers, body) seen[status] = (seen[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("seen")) do total[status] = (total[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(total) do table.insert(parts, status .. "=" .. n) end
+  io.write("statuses: " .. table.concat(parts, " ") .. "\\n")
+end
+"""
 
 
 def run(base_url: str, script: Path, *, connections: int, seconds: int, threads: int = 2) -> LoadResult:
@@ -75,7 +103,15 @@ def run(base_url: str, script: Path, *, connections: int, seconds: int, threads:
         non_2xx=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
         total=int(re.search(r"(\d+) requests in", output).group(1)),
         cpu_seconds=round(_children_cpu_seconds() - before, 2),
+        statuses=_statuses(output),
     )
+
+
+def _statuses(output: str) -> dict[int, int] | None:
+    line = re.search(r"^statuses: (.*)$", output, re.M)
+    if line is None:
+        return None
+    return {int(s): int(n) for s, n in (part.split("=") for part in line.group(1).split())}
 
 
 def _children_cpu_seconds() -> float:

@@ -56,6 +56,25 @@ def table(report: dict) -> str:
         lines.append(
             f"| {name} | " + " | ".join(f"{result['cpu_ms_per_request'][g]:.2f}" for g in groups) + " |"
         )
+    if all("half_rate_waiting" in run for run in report["runs"].values()):
+        lines += [
+            "",
+            "Waiting for the outcome (`Prefer: wait=5`): the accept rate without the header, alone and while "
+            "requests with it hold every waiting place (workers stopped; the mean of two alternated rounds each); "
+            "request to answer with it at half the saturation rate:",
+            "",
+            "| shards | accept/s alone (conns) | accept/s beside waiters | with the header: p50 / p99 ms "
+            "| answered final (200) |",
+            "|---|---|---|---|---|",
+        ]
+        for shards, run in report["runs"].items():
+            beside, waiting = run["accept_beside_waiters"], run["half_rate_waiting"]
+            lines.append(
+                f"| {shards} | {beside['alone_per_second']:.0f} ({beside['connections']}) "
+                f"| {beside['beside_waiters_per_second']:.0f} ({beside['ratio']:.0%}) "
+                f"| {waiting['p50_ms']:.1f} / {waiting['p99_ms']:.1f} (at {waiting['achieved_per_second']:.0f}/s) "
+                f"| {waiting['final_share']:.1%} |"
+            )
     reads = next((run["reads"] for run in report["runs"].values() if run["reads"]), None)
     if reads:
         lines += [
