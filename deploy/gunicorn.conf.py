@@ -12,7 +12,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # One process per core, with enough threads to keep it busy while others wait (measured: bench/).
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# A request waiting for its event (Prefer: wait) holds a thread: the process gets one more thread for
+# each of its waiting places (EVENT_WAITERS_PER_PROCESS, default 4 as in config/settings), so that
+# waiters never take the threads that accept.
+threads = int(os.environ.get("GUNICORN_THREADS", 8)) + int(os.environ.get("EVENT_WAITERS_PER_PROCESS", 4))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
