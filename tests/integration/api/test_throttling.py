@@ -4,20 +4,15 @@ requests through at once."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
-import redis
 from django.test import override_settings
 from rest_framework.settings import api_settings
 
 from tests.integration.api.support import assert_error
-from tests.support.processes import free_port
 from web.throttling import Breaker, UserRateThrottle, redis_client
 
 pytestmark = pytest.mark.django_db
@@ -45,31 +40,6 @@ def test_a_user_past_the_rate_gets_429_throttled_with_retry_after(customer) -> N
     assert_error(refused, 429, "throttled")
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert other.status_code == 200
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
-    """A Redis of this test's own, to stop and freeze without touching the machine's."""
-    port = free_port()
-    server = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port, socket_timeout=0.1, socket_connect_timeout=0.1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.RedisError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    yield server, port
-    if server.poll() is None:
-        os.kill(server.pid, signal.SIGCONT)
-        server.terminate()
-        server.wait(10)
 
 
 def _throttle(port: int, rate: str = "2/minute") -> UserRateThrottle:
