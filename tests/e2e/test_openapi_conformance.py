@@ -65,7 +65,7 @@ def test_schemathesis_finds_no_server_error_undocumented_status_or_schema_break(
         f"{report['test_cases']['generated']} cases, {report['test_cases']['unique_failures']} failures"
     )
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]
-    assert report["operations"]["tested"] == report["operations"]["total"] == 10
+    assert report["operations"]["tested"] == report["operations"]["total"] >= 10
     assert {name: phase["status"] for name, phase in report["phases"].items()} == dict.fromkeys(
         ("examples", "coverage", "fuzzing", "stateful"), "success"
     )
