@@ -58,9 +58,10 @@ oidc_key_refreshes = Counter(
 
 # --- both processes ---------------------------------------------------------------------------------
 
-limit_cache_bypassed = Gauge(
-    "remit_limit_cache_bypassed",
-    "1 from a Redis failure until Redis answers again (PostgreSQL answers meanwhile), else 0.",
+limit_cache_bypassed_until = Gauge(
+    "remit_limit_cache_bypassed_until_seconds",
+    "Unix time until which the limit cache is bypassed after a Redis failure (PostgreSQL answers"
+    " meanwhile; the next call after it asks Redis again); bypassed now: greater than time().",
     multiprocess_mode="livemax",
 )
 limit_cache_failures = Counter(

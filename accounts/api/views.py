@@ -51,9 +51,6 @@ ACCOUNT_EXAMPLE = {
 }
 
 
-ACCOUNT_SCHEMA = AccountSchema
-
-
 def _account_response(status: int, example: dict = ACCOUNT_EXAMPLE) -> OpenApiResponse:
     return OpenApiResponse(
         AccountSchema, examples=[OpenApiExample("account", example, status_codes=[status])]

@@ -36,7 +36,6 @@ class RedisLimitCache:
         self._ttl = ttl_seconds
         self._cooldown = cooldown
         self._down_until = 0.0
-        self._bypassed = False
         self._lock = threading.Lock()
 
     @staticmethod
@@ -88,10 +87,7 @@ class RedisLimitCache:
                 if time.monotonic() >= self._down_until:
                     log.warning("limit cache unavailable, using PostgreSQL for %ss: %s", self._cooldown, exc)
                 self._down_until = time.monotonic() + self._cooldown
-                self._bypassed = True
-                metrics.limit_cache_bypassed.set(1)
+                # A time, not a flag: it ends by itself in a process that does not ask Redis again.
+                metrics.limit_cache_bypassed_until.set(time.time() + self._cooldown)
             return None
-        if self._bypassed:  # Redis answers again
-            self._bypassed = False
-            metrics.limit_cache_bypassed.set(0)
         return result

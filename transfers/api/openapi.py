@@ -30,8 +30,10 @@ ERROR_CODES: dict[int, dict[str, str]] = {
     422: {
         "daily_limit_exceeded": errors.DailyLimitExceeded.message,
         "account_closed": errors.AccountClosed.message,
+        "account_frozen": errors.AccountFrozen.message,
         "account_not_empty": errors.AccountNotEmpty.message,
         "idempotency_key_reused": errors.IdempotencyKeyReused.message,
+        "not_reversible": errors.NotReversible.message,
     },
     429: {
         "throttled": "Request was throttled. Expected available in 12 seconds.",
@@ -46,6 +48,7 @@ REJECTION_REASONS = sorted(
     cls.code
     for cls in (
         errors.AccountClosed,
+        errors.AccountFrozen,
         errors.DailyLimitExceeded,
         errors.InsufficientFunds,
         errors.BalanceLimitExceeded,
@@ -86,6 +89,7 @@ class EventSchema(serializers.Serializer):
     to_account = serializers.UUIDField(required=False, help_text="Transfers: the account credited.")
     reference = serializers.CharField(required=False, allow_blank=True, help_text="Deposits, withdrawals.")
     memo = serializers.CharField(required=False, allow_blank=True, help_text="Transfers.")
+    reverses = serializers.UUIDField(required=False, help_text="Reversals: the event it reverses.")
     created_at = serializers.DateTimeField(help_text="When it was accepted.")
     processed_at = serializers.DateTimeField(allow_null=True, help_text="When it became final.")
 
@@ -117,6 +121,19 @@ COMPLETED_TRANSFER = {
     "memo": "dinner",
     "created_at": "2026-11-29T18:20:31.512345+09:00",
     "processed_at": "2026-11-29T18:20:31.529870+09:00",
+}
+PENDING_REVERSAL = {
+    "event_id": "3a4b5c6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d",
+    "type": "reversal",
+    "status": "pending",
+    "reason": None,
+    "amount": "12.50",
+    "currency": "USD",
+    "from_account": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    "to_account": "5f0c6a2e-1b3d-4c8e-9f7a-2d4e6b8c0a13",
+    "reverses": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+    "created_at": "2026-11-30T10:02:11.402118+09:00",
+    "processed_at": None,
 }
 REJECTED_WITHDRAWAL = {
     **PENDING_DEPOSIT,
@@ -150,6 +167,22 @@ LOCATION = OpenApiParameter(
     response=[200, 202],
     required=True,
     description="`/api/v1/events/{event_id}`: where the event can be read from now on.",
+)
+LOCATION_OF_REVERSAL_EVENT = OpenApiParameter(
+    "Location",
+    str,
+    OpenApiParameter.HEADER,
+    response=[202],
+    required=True,
+    description="`/api/v1/events/{event_id}`: the reversal event.",
+)
+LOCATION_OF_REVERSAL = OpenApiParameter(
+    "Location",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201],
+    required=True,
+    description="`/api/v1/reversals/{id}`: the request.",
 )
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",

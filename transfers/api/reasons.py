@@ -8,7 +8,12 @@ from transfers.domain import errors
 
 
 class ReasonRequest(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="Why; required but on approve."
+    )
+
+    class Meta:
+        ref_name = "Reason"
 
 
 def reason_of(request) -> str | None:

@@ -4,36 +4,58 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from transfers.api import openapi
 from transfers.api.access import caller_of
 from transfers.api.reasons import ReasonRequest, reason_of
 from transfers.api.representations import event_json
-from transfers.api.views import EVENT_SCHEMA
 from transfers.domain import errors
 from transfers.domain.model import ReversalStatus
 from transfers.models import Event
 from transfers.models import ReversalRequest as ReversalRequestRow
+from web.openapi import page_of, page_parameters
 from web.pagination import Pagination
 
-REVERSAL_SCHEMA = inline_serializer(
-    "ReversalRequest",
-    {
-        "id": serializers.UUIDField(),
-        "event_id": serializers.UUIDField(),
-        "status": serializers.ChoiceField([s.value for s in ReversalStatus]),
-        "requested_by": serializers.CharField(),
-        "reason": serializers.CharField(),
-        "created_at": serializers.DateTimeField(),
-        "decided_by": serializers.CharField(allow_null=True),
-        "decision_reason": serializers.CharField(),
-        "decided_at": serializers.DateTimeField(allow_null=True),
-        "reversal_event_id": serializers.UUIDField(allow_null=True),
-    },
-)
+
+class ReversalRequestSchema(serializers.Serializer):
+    id = serializers.UUIDField()
+    event_id = serializers.UUIDField(help_text="The event to reverse.")
+    status = serializers.ChoiceField([s.value for s in ReversalStatus])
+    requested_by = serializers.CharField(help_text="The requester's token subject.")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(allow_null=True, help_text="Who approved or declined it.")
+    decision_reason = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reversal_event_id = serializers.UUIDField(allow_null=True, help_text="Once approved: the reversal event.")
+
+    class Meta:
+        ref_name = "ReversalRequest"
+
+
+REVERSAL_EXAMPLE = {
+    "id": "6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a",
+    "event_id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+    "status": "awaiting_approval",
+    "requested_by": "a933c6ae-71c1-4420-a57b-d8c583789149",
+    "reason": "Customer paid the wrong account (ticket 4411).",
+    "created_at": "2026-11-30T09:58:40.118237+09:00",
+    "decided_by": None,
+    "decision_reason": "",
+    "decided_at": None,
+    "reversal_event_id": None,
+}
+_REASON_EXAMPLE = OpenApiExample("reason", {"reason": "Customer paid the wrong account (ticket 4411)."})
+
+
+def _reversal_response(status: int, example: dict) -> OpenApiResponse:
+    return OpenApiResponse(
+        ReversalRequestSchema, examples=[OpenApiExample("request", example, status_codes=[status])]
+    )
 
 
 def reversal_json(row: ReversalRequestRow) -> dict:
@@ -60,8 +82,14 @@ class RequestReversalView(APIView):
     request_reversal = None  # bound by config.bootstrap
 
     @extend_schema(
+        operation_id="request_reversal",
         request=ReasonRequest,
-        responses={201: REVERSAL_SCHEMA},
+        parameters=[openapi.LOCATION_OF_REVERSAL, *openapi.error_response_headers()],
+        responses={
+            201: _reversal_response(201, REVERSAL_EXAMPLE),
+            **openapi.error_responses(400, 403, 404, 415, 422),
+        },
+        examples=[_REASON_EXAMPLE],
         summary="Request the reversal of a completed event (ops); another ops person approves it",
     )
     def post(self, request, event_id: uuid.UUID) -> Response:
@@ -77,8 +105,30 @@ class RequestReversalView(APIView):
 
 class ReversalsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=[s.value for s in ReversalStatus])],
-        responses={200: REVERSAL_SCHEMA},
+        operation_id="list_reversals",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=[s.value for s in ReversalStatus],
+                description="Only requests in this status.",
+            ),
+            *page_parameters(cursor=False),
+            *openapi.error_response_headers(),
+        ],
+        responses={
+            200: OpenApiResponse(
+                page_of("ReversalRequestPage", ReversalRequestSchema(many=True), cursor=False),
+                examples=[
+                    OpenApiExample(
+                        "page",
+                        {"count": 1, "next": None, "previous": None, "results": [REVERSAL_EXAMPLE]},
+                        status_codes=[200],
+                    )
+                ],
+            ),
+            **openapi.error_responses(400, 403, 404),
+        },
         summary="Reversal requests, newest first (ops)",
     )
     def get(self, request) -> Response:
@@ -99,8 +149,17 @@ class ApproveReversalView(APIView):
     approve_reversal = None  # bound by config.bootstrap
 
     @extend_schema(
+        operation_id="approve_reversal",
         request=ReasonRequest,
-        responses={202: EVENT_SCHEMA},
+        parameters=[openapi.LOCATION_OF_REVERSAL_EVENT, *openapi.error_response_headers()],
+        responses={
+            202: OpenApiResponse(
+                openapi.EventSchema,
+                examples=[OpenApiExample("reversal", openapi.PENDING_REVERSAL, status_codes=[202])],
+            ),
+            **openapi.error_responses(400, 403, 404, 415, 422),
+        },
+        examples=[OpenApiExample("reason", {"reason": "Checked with the customer."})],
         summary="Approve a reversal request (ops, not its requester): the reversal event is accepted",
     )
     def post(self, request, request_id: uuid.UUID) -> Response:
@@ -115,8 +174,23 @@ class DeclineReversalView(APIView):
     decline_reversal = None  # bound by config.bootstrap
 
     @extend_schema(
+        operation_id="decline_reversal",
         request=ReasonRequest,
-        responses={200: REVERSAL_SCHEMA},
+        parameters=openapi.error_response_headers(),
+        responses={
+            200: _reversal_response(
+                200,
+                {
+                    **REVERSAL_EXAMPLE,
+                    "status": "declined",
+                    "decided_by": "0c0a3d52-2f0e-4d8e-9a61-7f1c2b4e8d33",
+                    "decision_reason": "The customer's payment was right.",
+                    "decided_at": "2026-11-30T10:05:02.771043+09:00",
+                },
+            ),
+            **openapi.error_responses(400, 403, 404, 415, 422),
+        },
+        examples=[OpenApiExample("reason", {"reason": "The customer's payment was right."})],
         summary="Decline a reversal request (ops, not its requester), with a reason",
     )
     def post(self, request, request_id: uuid.UUID) -> Response:

@@ -44,6 +44,12 @@ def test_operation_ids_are_unique_and_meaningful(schema) -> None:
             "withdraw",
             "transfer",
             "get_event",
+            "freeze_account",
+            "unfreeze_account",
+            "request_reversal",
+            "list_reversals",
+            "approve_reversal",
+            "decline_reversal",
         ]
     )
 
