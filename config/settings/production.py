@@ -240,6 +240,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
+        # Django's default logging gives these plain-text handlers of their own (printing in DEBUG):
+        # cleared, their lines go to the root's JSON handler like every other line.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         # Our reconnect loops log one line per lost connection; pika's own tracebacks add nothing.
         "pika": {"level": "CRITICAL"},
         # A refused request (4xx) is an answer, not an incident.
