@@ -228,7 +228,9 @@ def approve_reversal(
     Raises NotFound (a customer), Forbidden (the requester: four eyes), NotReversible (already
     decided), AccountClosed (an account of the event was closed since).
     """
-    with store.atomic():
+    # The accepting store's transaction: if the reply to its COMMIT is lost, it reads the outcome
+    # back (committed: approved; cannot tell: OutcomeUnknown), as for any movement.
+    with acceptance.atomic():
         request = store.reversal_request(request_id, lock=True)
         if request is None:
             raise errors.NotFound("No such reversal request.")

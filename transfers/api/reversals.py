@@ -14,7 +14,7 @@ from transfers.api.access import caller_of
 from transfers.api.reasons import ReasonRequest, reason_of
 from transfers.api.representations import event_json
 from transfers.domain import errors
-from transfers.domain.model import ReversalStatus
+from transfers.domain.model import EventStatus, ReversalStatus
 from transfers.models import Event
 from transfers.models import ReversalRequest as ReversalRequestRow
 from web.openapi import page_of, page_parameters
@@ -166,7 +166,19 @@ class ApproveReversalView(APIView):
         event = self.approve_reversal(
             caller=caller_of(request), request_id=request_id, reason=reason_of(request)
         )
-        row = Event.objects.get(event_id=event.id)
+        # Committed: the answer is built from the event in hand, never from a read that could fail.
+        row = Event(
+            event_id=event.id,
+            type=event.movement.type.value,
+            status=EventStatus.PENDING.value,
+            account_id=event.movement.account_id,
+            counterparty_id=event.movement.counterparty_id,
+            reverses_id=event.movement.reverses,
+            amount=event.amount,
+            currency=event.currency.code,
+            reference=event.movement.reference,
+            created_at=event.accepted_at,
+        )
         return Response(event_json(row), status=202, headers={"Location": f"/api/v1/events/{event.id}"})
 
 

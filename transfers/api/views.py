@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.db.models import Q
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -30,6 +32,8 @@ from transfers.domain.model import AcceptedEvent, EventStatus, EventType, Idempo
 from transfers.models import Event
 from web.openapi import page_of, page_parameters
 from web.pagination import Pagination, cursor_page, wants_cursor
+
+log = logging.getLogger(__name__)
 
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
 # A structured-field string (RFC 8941 3.3.3), as the IETF Idempotency-Key draft writes the key.
@@ -85,17 +89,28 @@ def _accept(
         caller=caller_of(request), movement=movement, idempotency=_idempotency_key(request)
     )
     location = f"/api/v1/events/{acceptance.event_id}"
+    # The event is committed from here on: a database error now must not answer 503 "nothing was
+    # committed" (a client would send the movement again).
     wait = _wait_preference(request)
     if wait is not None:
-        waited, event = _wait_for_final(waiter, acceptance.event_id, wait)
+        try:
+            waited, event = _wait_for_final(waiter, acceptance.event_id, wait)
+        except DatabaseError:
+            log.warning("waiting for event %s failed; answering 202", acceptance.event_id, exc_info=True)
+            waited = False
         if waited:
             final = event.status != EventStatus.PENDING
             headers = {"Location": location, "Preference-Applied": f"wait={wait}"}
             if not final:
                 headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return Response(event_json(event), status=200 if final else 202, headers=headers)
-    event = _as_row(acceptance.event) if acceptance.event else Event.objects.get(event_id=acceptance.event_id)
     headers = {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)}
+    if acceptance.event is not None:
+        return Response(event_json(_as_row(acceptance.event)), status=202, headers=headers)
+    try:  # an idempotent replay: the event was accepted earlier
+        event = Event.objects.get(event_id=acceptance.event_id)
+    except DatabaseError as exc:
+        raise errors.OutcomeUnknown(acceptance.event_id) from exc
     return Response(event_json(event), status=202, headers=headers)
 
 
