@@ -96,8 +96,9 @@ def limit_figures(
     figures = {i: f for i, f in cache.get(account_ids).items() if f.business_date == day}
     missing = [i for i in account_ids if i not in figures]
     if missing:
+        read_at = clock.now()  # before the read: a stalled put must not stretch the entry's lifetime
         read = store.limit_figures(missing, day)
-        cache.put(read)
+        cache.put(read, read_at=read_at)
         figures |= read
     return figures
 

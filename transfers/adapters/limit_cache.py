@@ -24,9 +24,10 @@ class RedisLimitCache:
     """Cache-aside copy of the limit figures account reads show; PostgreSQL stays the truth.
 
     Filled by reads, forgotten by whatever changes the figures (an accepted outgoing movement, an
-    applied batch), so a hit costs PostgreSQL nothing. An entry lives `ttl_seconds` (15): the
-    longest a figure can be wrong, should a read fill it with what it read just before a change
-    forgot it, or a forget fail. After a failure (Redis down, or paused so calls time out) the
+    applied batch), so a hit costs PostgreSQL nothing. An entry lives `ttl_seconds` (15) from the
+    moment its figures were read: the longest a figure can be wrong, should a read fill it with
+    what it read just before a change forgot it, or a forget fail (or a paused Redis run the SET
+    late). After a failure (Redis down, or paused so calls time out) the
     cache is bypassed for `cooldown` seconds, so a sick Redis costs one short timeout, not one per
     request; reads then go to PostgreSQL.
     """
@@ -55,15 +56,18 @@ class RedisLimitCache:
                 )
         return found
 
-    def put(self, figures: dict[uuid.UUID, LimitFigures]) -> None:
+    def put(self, figures: dict[uuid.UUID, LimitFigures], *, read_at: dt.datetime | None = None) -> None:
         if not figures:
             return
+        # An absolute expiry, counted from the read: a SET that waited in a paused Redis (or a slow
+        # read) cannot keep an old figure past it; one already past it expires at once.
+        expires_ms = int(((read_at or dt.datetime.now(dt.UTC)).timestamp() + self._ttl) * 1000)
 
         def write(redis):
             pipe = redis.pipeline(transaction=False)
             for account_id, f in figures.items():
                 value = f"{f.business_date.isoformat()}:{f.used}:{f.pending}:{f.pending_out}"
-                pipe.set(self.key(account_id), value, ex=self._ttl)
+                pipe.set(self.key(account_id), value, pxat=expires_ms)
             pipe.execute()
 
         self._call(write)

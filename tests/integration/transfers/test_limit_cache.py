@@ -23,6 +23,15 @@ def test_every_cached_figure_expires_within_the_stated_fifteen_seconds() -> None
     assert 0 < get_redis_connection("default").ttl(RedisLimitCache.key(account_id)) <= 15
 
 
+def test_a_figure_read_longer_ago_than_its_lifetime_is_not_kept() -> None:
+    cache, account_id = RedisLimitCache(), uuid.uuid4()
+    read_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=16)  # a put that waited in a paused Redis
+
+    cache.put({account_id: LimitFigures(dt.date(2026, 11, 29), used=1)}, read_at=read_at)
+
+    assert cache.get([account_id]) == {}
+
+
 def test_a_forgotten_figure_is_gone_and_others_stay() -> None:
     cache, forgotten, kept = RedisLimitCache(), uuid.uuid4(), uuid.uuid4()
     figures = LimitFigures(dt.date(2026, 11, 29), used=5)

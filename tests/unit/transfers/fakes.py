@@ -45,7 +45,7 @@ class FakeLimitCache:
     def get(self, account_ids) -> dict[uuid.UUID, LimitFigures]:
         return {i: self.entries[i] for i in account_ids if i in self.entries}
 
-    def put(self, figures) -> None:
+    def put(self, figures, *, read_at=None) -> None:
         self.entries.update(figures)
 
     def forget(self, account_ids) -> None:
