@@ -87,6 +87,8 @@ def _read_back(event_id: uuid.UUID, lost: LostSession, alias: str, deadline: flo
         "connect_timeout": _CONNECT_TIMEOUT_SECONDS,
         "autocommit": True,
         "prepare_threshold": None,
+        # Whatever the URL says: the outcome is the primary's to tell, never a lagging standby's.
+        "target_session_attrs": "read-write",
     }
     with psycopg.connect(**params) as session, SocketDeadline(session.fileno(), deadline):
         if (session.info.host, session.info.port) != (lost.host, lost.port):
