@@ -51,6 +51,8 @@ class Page:
         form = self.find(form_css)
         form.find_element(By.NAME, "reason").send_keys(reason)
         form.find_element(By.CSS_SELECTOR, "button").click()
+        # The old page may carry a message list too: wait until it is gone before reading the new one.
+        WebDriverWait(self.driver, 10).until(ready.staleness_of(form))
         self.find("ul.messagelist")
 
 
