@@ -49,8 +49,12 @@ class Command(BaseCommand):
         if not (event_ids or older_than is not None or parked):
             raise CommandError("name event ids, or give --older-than SECONDS or --parked")
         with transaction.atomic():
-            with connection.cursor() as cursor:  # a large backlog may take longer than a request may
+            with connection.cursor() as cursor:
+                # A large backlog may take longer than a request may; and the parked accounts' row
+                # locks may be held by a worker's batch whose connection was just cut, until
+                # PostgreSQL ends it (idle_in_transaction_session_timeout, 10 s): wait, don't fail.
                 cursor.execute("SET LOCAL statement_timeout = 0")
+                cursor.execute("SET LOCAL lock_timeout = '60s'")
             lifted = _lift_parks(dry_run) if parked else []
             events = Event.objects.filter(status=Event.Status.PENDING)
             if parked:
