@@ -327,7 +327,17 @@ class FaultRunner:
             conn.execute("DROP TRIGGER IF EXISTS campaign_refuses_one_event ON transfers_event")
         # `stuck` exits 1 when it lists something, as it should here.
         self.refused["stuck"] = self.system.manage("stuck", check=False).stdout
-        self.refused["replay"] = self.system.manage("replay_events", "--parked").stdout
+        # As an operator would: a command refused by a database that another fault has made
+        # read-only or restarts is run again (it changes nothing until it commits).
+        deadline = time.monotonic() + 60
+        while True:
+            replay = self.system.manage("replay_events", "--parked", check=False)
+            if replay.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        if replay.returncode != 0:  # the checker reports it, with what the command said
+            raise RuntimeError(f"replay_events --parked exited {replay.returncode}: {replay.stderr[-2000:]}")
+        self.refused["replay"] = replay.stdout
 
 
 _REFUSE_FUNCTION = """
