@@ -13,7 +13,7 @@ from django.test import override_settings
 from rest_framework.settings import api_settings
 
 from tests.integration.api.support import assert_error
-from web.throttling import Breaker, UserRateThrottle, redis_client
+from web.throttling import Breaker, UserRateThrottle, WindowCounts, redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,11 @@ def test_a_user_past_the_rate_gets_429_throttled_with_retry_after(customer) -> N
     assert other.status_code == 200
 
 
-def _throttle(port: int, rate: str = "2/minute") -> UserRateThrottle:
+def _throttle(port: int, rate: str = "2/minute", clock=time.time) -> UserRateThrottle:
+    """A throttle as one web process has it: its own tallies, the test's Redis."""
     client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=0.1)
     with _rate(rate):
-        return UserRateThrottle(breaker=Breaker(lambda: client))
+        return UserRateThrottle(breaker=Breaker(lambda: client), clock=clock, counts=WindowCounts())
 
 
 def _request(name: str = "alice"):
@@ -60,6 +61,39 @@ def test_the_throttle_counts_in_redis(own_redis) -> None:
 
     assert allowed == [True, True, False]
     assert 1 <= throttle.wait() <= 60
+
+
+def _counted_in_redis(port: int) -> int:
+    client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=0.1)
+    return sum(int(client.get(key)) for key in client.scan_iter("remit:throttle:*"))
+
+
+def test_far_from_the_limit_a_process_reports_its_count_in_batches(own_redis) -> None:
+    _, port = own_redis
+    throttle = _throttle(port, rate="1000/minute", clock=lambda: 120.0)  # a batch is 20
+
+    first = [throttle.allow_request(_request(), None) for _ in range(19)]
+    before_the_batch = _counted_in_redis(port)
+    twentieth = throttle.allow_request(_request(), None)
+
+    assert all(first)
+    assert twentieth
+    assert before_the_batch == 0, "nothing is sent before a batch is full"
+    assert _counted_in_redis(port) == 20
+
+
+def test_processes_counting_in_batches_never_refuse_below_the_rate_nor_pass_it_by_a_batch_each(
+    own_redis,
+) -> None:
+    _, port = own_redis
+    processes = [_throttle(port, rate="100/minute", clock=lambda: 120.0) for _ in range(3)]  # batch 2
+    answers = [processes[n % 3].allow_request(_request(), None) for n in range(200)]
+
+    admitted = sum(answers)
+    first_refusal = answers.index(False)
+    assert first_refusal >= 100, "no request within the rate is refused"
+    assert 100 <= admitted < 100 + 3 * 2, "past the rate by less than a batch per process"
+    assert not any(answers[first_refusal + len(processes) * 2 :]), "then every request is refused"
 
 
 def test_with_redis_stopped_requests_are_let_through_without_delay(own_redis) -> None:
