@@ -169,7 +169,7 @@ CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 600
 
 # Prefer: wait=N: how many requests of one process may wait for an event at once. Each holds a
-# thread; the rest stay free to accept (gunicorn runs GUNICORN_THREADS, 8, per process).
+# thread; the rest stay free to accept (gunicorn runs GUNICORN_THREADS, 4, more per process).
 EVENT_WAITERS_PER_PROCESS = env.integer("EVENT_WAITERS_PER_PROCESS", 4, minimum=0)
 
 AUTHENTICATION_BACKENDS = ["accounts.oidc.RemitOIDCBackend"]
