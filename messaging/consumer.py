@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError
@@ -175,12 +176,14 @@ class EventConsumer:
         if missing:  # earlier events of an account, applied before their own messages came
             applying = applying | _applying_from_database(missing)
         lines: list[dict] | None = [] if log.isEnabledFor(logging.INFO) else None
+        final: Counter[tuple[str, str, str]] = Counter()  # counted once per label set, not per event
+        lag = metrics.event_apply_lag
         for outcome in result.outcomes:
             about = applying.get(outcome.event_id) or _Applying("unknown", MessageMetadata(), {})
             status, reason = outcome.status.value, outcome.reason
-            metrics.events_final.labels(about.type, status, reason or "").inc()
+            final[about.type, status, reason or ""] += 1
             if about.metadata.accepted_at is not None:
-                metrics.event_apply_lag.observe((committed - about.metadata.accepted_at).total_seconds())
+                lag.observe((committed - about.metadata.accepted_at).total_seconds())
             if lines is not None:
                 lines.append(
                     {
@@ -200,6 +203,8 @@ class EventConsumer:
                     end=committed,
                     **{"messaging.message.id": str(outcome.event_id), "remit.event.status": status},
                 )
+        for labels, count in final.items():
+            metrics.events_final.labels(*labels).inc(count)
         if lines is not None:
             log.info("event applied", extra={"shard": self._shard, "each": lines})
 
