@@ -5,7 +5,7 @@ in one round trip. Each process reports its count in batches rather than per req
 requests are counted here and sent to Redis once `batch` of them are waiting, or at once when what
 this process knows comes within a batch of the limit. So a user is never refused below the rate,
 and may pass it by less than one batch per web process (a batch is 1/50 of the rate, 1 for rates
-under 100 per window). A round trip per request cost about a fifth of the API's accept rate
+under 100 per window). A round trip per request cost 12 to 22% of the API's accept rate
 (bench/, 2 cores). Redis only counts: when it is down or frozen, requests are let through (fail
 open), and after a failure Redis is not asked again for `cooldown` seconds, so a sick Redis costs
 one short timeout (the cache's 100 ms socket timeout), not one per request.
