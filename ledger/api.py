@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from ledger.models import Entry
 from transfers.api import openapi
 from transfers.api.access import caller_of
 from transfers.domain.money import format_amount
-from web.openapi import page_of, page_parameters
+from web.openapi import page_parameters, page_response
 from web.pagination import Pagination, cursor_page, wants_cursor
 
 ENTRY_TYPES = ["deposit", "withdrawal", "transfer_in", "transfer_out", "reversal"]
@@ -49,21 +49,7 @@ class AccountEntriesView(APIView):
         operation_id="list_entries",
         parameters=[*page_parameters(cursor=True), *openapi.error_response_headers()],
         responses={
-            200: OpenApiResponse(
-                page_of("EntryPage", EntrySchema(many=True), cursor=True),
-                examples=[
-                    OpenApiExample(
-                        "page",
-                        {"count": 1, "next": None, "previous": None, "results": [ENTRY_EXAMPLE]},
-                        status_codes=[200],
-                    ),
-                    OpenApiExample(
-                        "cursor",
-                        {"next": None, "previous": None, "results": [ENTRY_EXAMPLE]},
-                        status_codes=[200],
-                    ),
-                ],
-            ),
+            200: page_response("EntryPage", EntrySchema(many=True), [ENTRY_EXAMPLE], cursor=True),
             **openapi.error_responses(400, 404),
         },
         summary="Journal entries of an account, newest first",

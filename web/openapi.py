@@ -73,6 +73,29 @@ def page_of(name: str, item: serializers.Serializer, *, cursor: bool) -> seriali
     )
 
 
+def page_response(
+    name: str, item: serializers.Serializer, results: list, *, cursor: bool, next_page: str | None = None
+) -> OpenApiResponse:
+    """A list's 200: the envelope with an example page of `results`; with `cursor`, also an example
+    cursor page (the first result, and `next_page` as its next link, if one is given)."""
+    examples = [
+        OpenApiExample(
+            "page",
+            {"count": len(results), "next": None, "previous": None, "results": results},
+            status_codes=[200],
+        )
+    ]
+    if cursor:
+        examples.append(
+            OpenApiExample(
+                "cursor",
+                {"next": next_page, "previous": None, "results": results[:1] if next_page else results},
+                status_codes=[200],
+            )
+        )
+    return OpenApiResponse(page_of(name, item, cursor=cursor), examples=examples)
+
+
 def page_parameters(*, cursor: bool) -> list[OpenApiParameter]:
     parameters = [
         OpenApiParameter(

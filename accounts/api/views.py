@@ -17,7 +17,7 @@ from transfers.api.access import caller_of
 from transfers.api.fields import AmountField
 from transfers.domain.model import LimitFigures
 from transfers.domain.money import Currency, format_amount, to_minor
-from web.openapi import page_of, page_parameters
+from web.openapi import page_parameters, page_response
 from web.pagination import Pagination
 
 
@@ -107,16 +107,7 @@ class AccountsView(APIView):
         operation_id="list_accounts",
         parameters=[*page_parameters(cursor=False), *openapi.error_response_headers()],
         responses={
-            200: OpenApiResponse(
-                page_of("AccountPage", AccountSchema(many=True), cursor=False),
-                examples=[
-                    OpenApiExample(
-                        "page",
-                        {"count": 1, "next": None, "previous": None, "results": [ACCOUNT_EXAMPLE]},
-                        status_codes=[200],
-                    )
-                ],
-            ),
+            200: page_response("AccountPage", AccountSchema(many=True), [ACCOUNT_EXAMPLE], cursor=False),
             **openapi.error_responses(400, 404),
         },
         summary="Own accounts (ops: all accounts)",

@@ -17,7 +17,7 @@ from transfers.domain import errors
 from transfers.domain.model import EventStatus, ReversalStatus
 from transfers.models import Event
 from transfers.models import ReversalRequest as ReversalRequestRow
-from web.openapi import page_of, page_parameters
+from web.openapi import page_parameters, page_response
 from web.pagination import Pagination
 
 
@@ -117,15 +117,8 @@ class ReversalsView(APIView):
             *openapi.error_response_headers(),
         ],
         responses={
-            200: OpenApiResponse(
-                page_of("ReversalRequestPage", ReversalRequestSchema(many=True), cursor=False),
-                examples=[
-                    OpenApiExample(
-                        "page",
-                        {"count": 1, "next": None, "previous": None, "results": [REVERSAL_EXAMPLE]},
-                        status_codes=[200],
-                    )
-                ],
+            200: page_response(
+                "ReversalRequestPage", ReversalRequestSchema(many=True), [REVERSAL_EXAMPLE], cursor=False
             ),
             **openapi.error_responses(400, 403, 404),
         },

@@ -30,7 +30,7 @@ from transfers.api.representations import event_json
 from transfers.domain import errors
 from transfers.domain.model import AcceptedEvent, EventStatus, EventType, IdempotencyKey, Movement
 from transfers.models import Event
-from web.openapi import page_of, page_parameters
+from web.openapi import page_parameters, page_response
 from web.pagination import Pagination, cursor_page, wants_cursor
 
 log = logging.getLogger(__name__)
@@ -310,30 +310,13 @@ class AccountEventsView(APIView):
         operation_id="list_account_events",
         parameters=[_STATUS, *page_parameters(cursor=True), *openapi.error_response_headers()],
         responses={
-            200: OpenApiResponse(
-                page_of("EventPage", openapi.EventSchema(many=True), cursor=True),
-                examples=[
-                    OpenApiExample(
-                        "page",
-                        {
-                            "count": 2,
-                            "next": None,
-                            "previous": None,
-                            "results": [openapi.COMPLETED_TRANSFER, openapi.PENDING_DEPOSIT],
-                        },
-                        status_codes=[200],
-                    ),
-                    OpenApiExample(
-                        "cursor",
-                        {
-                            "next": "http://127.0.0.1:8000/api/v1/accounts/5f0c6a2e-1b3d-4c8e-9f7a-2d4e6b8c0a13"
-                            "/events?cursor=ZDQy&page_size=1",
-                            "previous": None,
-                            "results": [openapi.COMPLETED_TRANSFER],
-                        },
-                        status_codes=[200],
-                    ),
-                ],
+            200: page_response(
+                "EventPage",
+                openapi.EventSchema(many=True),
+                [openapi.COMPLETED_TRANSFER, openapi.PENDING_DEPOSIT],
+                cursor=True,
+                next_page="http://127.0.0.1:8000/api/v1/accounts/5f0c6a2e-1b3d-4c8e-9f7a-2d4e6b8c0a13"
+                "/events?cursor=ZDQy&page_size=1",
             ),
             **openapi.error_responses(400, 404),
         },
