@@ -11,7 +11,7 @@ import uuid
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
@@ -26,7 +26,7 @@ from transfers.admin_kit import (
     when,
 )
 from transfers.models import Event
-from web.readonly_admin import ReadOnlyAdmin
+from web.readonly_admin import ReadOnlyAdmin, ReadOnlyPermissions
 
 RECENT_EVENTS = 10
 
@@ -69,19 +69,12 @@ class AccountAdmin(ExactSearch, ReadOnlyAdmin):
         return when(obj.created_at)
 
     def get_urls(self):
-        own = [
-            path(
-                "<uuid:account_id>/freeze/",
-                self.admin_site.admin_view(self.freeze),
-                name="accounts_account_freeze",
-            ),
-            path(
-                "<uuid:account_id>/unfreeze/",
-                self.admin_site.admin_view(self.unfreeze),
-                name="accounts_account_unfreeze",
-            ),
-        ]
-        return own + super().get_urls()
+        return self.own_urls(
+            {
+                "freeze": ("<uuid:account_id>/freeze/", self.freeze),
+                "unfreeze": ("<uuid:account_id>/unfreeze/", self.unfreeze),
+            }
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The account page: owner, status, balances, limit, recent events, then the other apps'
@@ -166,7 +159,7 @@ def _event_line(event: Event, account_id: uuid.UUID) -> dict:
     }
 
 
-class PersonAdmin(ExactSearch, UserAdmin):
+class PersonAdmin(ExactSearch, ReadOnlyPermissions, UserAdmin):
     """Users as the identity provider names them; read-only (the provider is where they change)."""
 
     list_display = ("username_shown", "name", "email_shown", "is_staff", "last_login_shown", "accounts")
@@ -177,21 +170,6 @@ class PersonAdmin(ExactSearch, UserAdmin):
     search_help_text = "A username, email, name or subject."
     readonly_fields = ("username", "first_name", "last_name", "email", "is_staff", "is_active", "last_login")
     fieldsets = ((None, {"fields": readonly_fields}),)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request) -> bool:
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="username", ordering="person__preferred_username")
     def username_shown(self, user) -> str:

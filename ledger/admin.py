@@ -8,7 +8,7 @@ import uuid
 from django.contrib import admin
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from ledger.chart import balance_points, balance_svg
@@ -67,8 +67,7 @@ class EntryAdmin(ExactSearch, ReadOnlyAdmin):
         return link("accounts.account", obj.counterparty_id, short(obj.counterparty_id))
 
     def get_urls(self):
-        position = path("position/", self.admin_site.admin_view(self.position), name="ledger_entry_position")
-        return [position, *super().get_urls()]
+        return self.own_urls({"position": ("position/", self.position)})
 
     def position(self, request):
         """Settlement position per currency, derived from the books, with reconcile's comparison."""

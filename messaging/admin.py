@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db.models import Count, Min
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from pika.exceptions import AMQPError
 
@@ -46,25 +46,14 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
         return when(obj.created_at)
 
     def get_urls(self):
-        own = [
-            path("stuck/", self.admin_site.admin_view(self.stuck), name="messaging_outboxmessage_stuck"),
-            path(
-                "stuck/replay/",
-                self.admin_site.admin_view(self.replay),
-                name="messaging_outboxmessage_replay",
-            ),
-            path(
-                "stuck/take-dead-letters/",
-                self.admin_site.admin_view(self.take_dead_letters),
-                name="messaging_outboxmessage_take_dead_letters",
-            ),
-            path(
-                "stuck/dead-letters/<int:letter_id>/discard/",
-                self.admin_site.admin_view(self.discard),
-                name="messaging_outboxmessage_discard",
-            ),
-        ]
-        return own + super().get_urls()
+        return self.own_urls(
+            {
+                "stuck": ("stuck/", self.stuck),
+                "replay": ("stuck/replay/", self.replay),
+                "take_dead_letters": ("stuck/take-dead-letters/", self.take_dead_letters),
+                "discard": ("stuck/dead-letters/<int:letter_id>/discard/", self.discard),
+            }
+        )
 
     def stuck(self, request):
         older_than = request.GET.get("older_than", "")

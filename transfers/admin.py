@@ -11,7 +11,7 @@ import uuid
 
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from transfers.admin_kit import (
     ExactSearch,
@@ -83,14 +83,7 @@ class EventAdmin(ExactSearch, ReadOnlyAdmin):
             return None
 
     def get_urls(self):
-        own = [
-            path(
-                "<uuid:event_id>/reversal/",
-                self.admin_site.admin_view(self.request_reversal),
-                name="transfers_event_reversal",
-            ),
-        ]
-        return own + super().get_urls()
+        return self.own_urls({"reversal": ("<uuid:event_id>/reversal/", self.request_reversal)})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """An event's page: what it is, its accounts, its journal entries, its reversal requests and
@@ -212,19 +205,12 @@ class ReversalRequestAdmin(ExactSearch, ReadOnlyAdmin):
         return link("transfers.event", obj.reversal_event_id, short(obj.reversal_event_id))
 
     def get_urls(self):
-        own = [
-            path(
-                "<uuid:request_id>/approve/",
-                self.admin_site.admin_view(self.approve),
-                name="transfers_reversalrequest_approve",
-            ),
-            path(
-                "<uuid:request_id>/decline/",
-                self.admin_site.admin_view(self.decline),
-                name="transfers_reversalrequest_decline",
-            ),
-        ]
-        return own + super().get_urls()
+        return self.own_urls(
+            {
+                "approve": ("<uuid:request_id>/approve/", self.approve),
+                "decline": ("<uuid:request_id>/decline/", self.decline),
+            }
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         row = ReversalRequest.objects.filter(id=object_id).first() if _is_uuid(object_id) else None
