@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 
-import pika
 import pytest
-from django.conf import settings
 
-from config import bootstrap
-from messaging.consumer import EventConsumer
 from messaging.models import OutboxMessage
-from messaging.publisher import ConfirmingPublisher
-from messaging.relay import OutboxRelay
-from messaging.schema import EXCHANGE
 from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
+from tests.integration.messaging.support import consume_for, publish_raw, queued, relay_once
 from tests.support import bank
 from transfers.domain.model import EventType
 from transfers.models import Event
@@ -29,57 +22,11 @@ def _accept_deposit(amount: str = "1000") -> uuid.UUID:
     return bank.accept(caller, EventType.DEPOSIT, bank.open_account(caller).id, amount)
 
 
-def _relay_once() -> int:
-    publisher = ConfirmingPublisher(settings.RABBITMQ_URL, shards=1)
-    publisher.open()
-    try:
-        return OutboxRelay(url=settings.RABBITMQ_URL, shard=0, shards=1, stop=threading.Event()).relay_once(
-            publisher
-        )
-    finally:
-        publisher.close()
-
-
-def _consume_for(seconds: float) -> EventConsumer:
-    stop = threading.Event()
-    consumer = EventConsumer(
-        url=settings.RABBITMQ_URL,
-        shard=0,
-        shards=1,
-        stop=stop,
-        ledger=bootstrap.ledger_store(),
-        cache=bootstrap.limit_cache(),
-    )
-    thread = threading.Thread(target=consumer.run)
-    thread.start()
-    stop.wait(seconds)
-    stop.set()
-    thread.join()
-    return consumer
-
-
-def _publish_raw(channel, body: bytes, routing_key: str = "account.deposit") -> None:
-    channel.basic_publish(
-        EXCHANGE, routing_key, body, properties=pika.BasicProperties(delivery_mode=2), mandatory=True
-    )
-
-
-def _queued(channel, queue: str) -> list[tuple]:
-    """Take every message from a queue (quorum queues with one active consumer refuse basic.get)."""
-    messages = []
-    for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.5):
-        if method is None:
-            break
-        messages.append((method, properties, body))
-    channel.cancel()
-    return messages
-
-
 def test_the_relay_publishes_outbox_messages_persistently_in_order_then_deletes_them(channel):
     first, second = _accept_deposit(), _accept_deposit()
 
-    relayed = _relay_once()
-    messages = _queued(channel, apply_queue(0, 1))
+    relayed = relay_once()
+    messages = queued(channel, apply_queue(0, 1))
 
     assert relayed == 2
     assert not OutboxMessage.objects.filter(event_id__in=[first, second]).exists()
@@ -91,22 +38,22 @@ def test_the_relay_publishes_outbox_messages_persistently_in_order_then_deletes_
 
 
 def test_poison_messages_are_dead_lettered_and_do_not_block_the_events_behind_them(channel):
-    _publish_raw(channel, b"\xff not json")
-    _publish_raw(channel, json.dumps({"version": 99, "event_id": str(uuid.uuid4())}).encode())
-    _publish_raw(channel, json.dumps({"version": 1, "event_id": str(uuid.uuid4()), "type": "gift"}).encode())
+    publish_raw(channel, b"\xff not json")
+    publish_raw(channel, json.dumps({"version": 99, "event_id": str(uuid.uuid4())}).encode())
+    publish_raw(channel, json.dumps({"version": 1, "event_id": str(uuid.uuid4()), "type": "gift"}).encode())
     deposit = _accept_deposit()
-    _relay_once()
+    relay_once()
 
-    _consume_for(2.0)
+    consume_for(2.0)
 
-    dead = _queued(channel, DEAD_LETTER_QUEUE)
+    dead = queued(channel, DEAD_LETTER_QUEUE)
     assert len(dead) == 3
     assert Event.objects.get(event_id=deposit).status == "completed"
 
 
 def test_a_message_for_an_event_that_does_not_exist_is_dead_lettered(channel):
     stranger = uuid.uuid4()
-    _publish_raw(
+    publish_raw(
         channel,
         json.dumps(
             {
@@ -121,7 +68,7 @@ def test_a_message_for_an_event_that_does_not_exist_is_dead_lettered(channel):
         ).encode(),
     )
 
-    _consume_for(1.5)
+    consume_for(1.5)
 
-    dead = _queued(channel, DEAD_LETTER_QUEUE)
+    dead = queued(channel, DEAD_LETTER_QUEUE)
     assert [json.loads(body)["event_id"] for _, _, body in dead] == [str(stranger)]

@@ -12,7 +12,7 @@ from django.test import Client
 from messaging.dead_letters import take_dead_letters
 from messaging.models import DeadLetter
 from messaging.topology import DEAD_LETTER_QUEUE
-from tests.integration.messaging.test_broker import _consume_for, _publish_raw, _queued
+from tests.integration.messaging.support import consume_for, publish_raw, queued
 from transfers.models import AuditRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,15 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_dead_letters_are_taken_with_their_event_and_reason_then_discarded_with_a_reason(channel) -> None:
     stranger = uuid.uuid4()
-    _publish_raw(channel, b"\xff not json")
-    _publish_raw(channel, json.dumps({"version": 2, "event_id": str(stranger), "type": "deposit"}).encode())
-    _consume_for(2.0)
+    publish_raw(channel, b"\xff not json")
+    publish_raw(channel, json.dumps({"version": 2, "event_id": str(stranger), "type": "deposit"}).encode())
+    consume_for(2.0)
 
     taken = take_dead_letters()
     letters = list(DeadLetter.objects.order_by("id"))
 
     assert taken == 2
-    assert _queued(channel, DEAD_LETTER_QUEUE) == []  # taken out, and into the database
+    assert queued(channel, DEAD_LETTER_QUEUE) == []  # taken out, and into the database
     assert letters[0].event_id is None
     assert "undecodable" in letters[0].reason
     assert (letters[1].event_id, letters[1].reason, letters[1].broker_reason) == (

@@ -19,7 +19,7 @@ from config import bootstrap
 from ledger.reconciliation import reconcile
 from messaging.consumer import EventConsumer
 from messaging.topology import DEAD_LETTER_QUEUE, apply_queue
-from tests.integration.messaging.test_broker import _queued, _relay_once
+from tests.integration.messaging.support import queued, relay_once
 from tests.support import bank
 from transfers.domain.model import Caller, EventType
 from transfers.models import Event, LimitUsage, ParkedAccount
@@ -103,13 +103,13 @@ def test_a_refused_event_parks_its_account_and_nothing_overtakes_it_or_stops(cha
     parked, other = _open(owner), _open(owner)
     worker = consumer()
     funding = [bank.accept(owner, EventType.DEPOSIT, a, "10000") for a in (parked, other)]
-    _relay_once()
+    relay_once()
     _wait_for(lambda: _statuses(*funding) == ["completed", "completed"])
     worker.stop.set()
     worker.thread.join(30)
     refused = bank.accept(owner, EventType.WITHDRAWAL, parked, "1000")
     _refuse_writes_of(parked)
-    _relay_once()
+    relay_once()
 
     worker = consumer()
     _wait_for(lambda: ParkedAccount.objects.filter(account_id=parked).exists())
@@ -120,14 +120,14 @@ def test_a_refused_event_parks_its_account_and_nothing_overtakes_it_or_stops(cha
     ]
     credit = bank.accept(owner, EventType.TRANSFER, other, "2000", to=parked)
     unrelated = bank.accept(owner, EventType.DEPOSIT, other, "700")
-    _relay_once()
+    relay_once()
     _wait_for(lambda: _statuses(credit, unrelated) == ["completed", "completed"])
     time.sleep(0.5)  # a held event would have been applied by now if it were not held
 
     assert worker.died is None
     assert worker.thread.is_alive()
     assert _statuses(refused, *later) == ["pending"] * 4
-    assert _queued(channel, DEAD_LETTER_QUEUE) == []
+    assert queued(channel, DEAD_LETTER_QUEUE) == []
     assert "usage_not_negative" in ParkedAccount.objects.get(account_id=parked).error
     listing = _stuck()
     assert listing.startswith("1 parked account(s)")
@@ -136,7 +136,7 @@ def test_a_refused_event_parks_its_account_and_nothing_overtakes_it_or_stops(cha
 
     LimitUsage.objects.filter(account_id=parked).update(pending=1000 + 10500 + 100)  # the cause, fixed
     call_command("replay_events", "--parked")
-    _relay_once()
+    relay_once()
     _wait_for(lambda: "pending" not in _statuses(refused, *later))
 
     assert _statuses(refused, *later) == ["completed", "completed", "completed", "completed"]
@@ -184,7 +184,7 @@ def test_a_database_wide_failure_delays_the_backlog_without_dead_lettering_or_pa
 ):
     accounts = [_open(owner) for _ in range(3)]
     backlog = [bank.accept(owner, EventType.DEPOSIT, a, "1000") for a in accounts for _ in range(4)]
-    _relay_once()
+    relay_once()
 
     with _column_renamed("ledger_entry", "balance_after") as fix:
         worker = consumer()
@@ -198,6 +198,6 @@ def test_a_database_wide_failure_delays_the_backlog_without_dead_lettering_or_pa
     assert [r.getMessage() for r in caplog.records].count(f"consuming {apply_queue(0, 1)}") == 1
     assert worker.died is None
     assert worker.thread.is_alive()
-    assert _queued(channel, DEAD_LETTER_QUEUE) == []
+    assert queued(channel, DEAD_LETTER_QUEUE) == []
     assert not ParkedAccount.objects.exists()
     assert reconcile() == []

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from django.conf import settings
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from config import bootstrap
-from messaging.consumer import EventConsumer
 from messaging.models import OutboxMessage
-from messaging.publisher import ConfirmingPublisher
-from messaging.relay import OutboxRelay
 from telemetry import tracing
+from tests.integration.messaging.support import consume_for, relay_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,37 +26,6 @@ def spans():
     tracing.use(provider)
     yield exporter
     tracing.use(None)
-
-
-def relay_once() -> None:
-    publisher = ConfirmingPublisher(settings.RABBITMQ_URL, shards=1)
-    publisher.open()
-    try:
-        OutboxRelay(url=settings.RABBITMQ_URL, shard=0, shards=1, stop=threading.Event()).relay_once(
-            publisher
-        )
-    finally:
-        publisher.close()
-
-
-def consume_until_applied(count: int) -> None:
-    stop = threading.Event()
-    consumer = EventConsumer(
-        url=settings.RABBITMQ_URL,
-        shard=0,
-        shards=1,
-        stop=stop,
-        ledger=bootstrap.ledger_store(),
-        cache=bootstrap.limit_cache(),
-    )
-    thread = threading.Thread(target=consumer.run)
-    thread.start()
-    for _ in range(100):
-        if consumer.applied >= count:
-            break
-        stop.wait(0.1)
-    stop.set()
-    thread.join()
 
 
 def test_a_transfer_is_one_trace_from_the_request_through_the_relay_to_the_apply(
@@ -82,7 +46,7 @@ def test_a_transfer_is_one_trace_from_the_request_through_the_relay_to_the_apply
 
     stored = OutboxMessage.objects.get(event_id=event_id).headers
     relay_once()
-    consume_until_applied(2)
+    consume_for(10, until_applied=2)
 
     finished = spans.get_finished_spans()
     (request,) = [s for s in finished if s.kind is SpanKind.SERVER and s.name == "POST api/v1/transfers"]
