@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.faults.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 from tests.support.oidc_issuer import LoopbackIssuer
-from tests.support.processes import ROOT, Process, api_process, child_environment, wait_until_ready
+from tests.support.processes import Process, api_process, child_environment, manage, wait_until_ready
 from tests.support.proxy import TcpProxy
 
 AUDIENCE = "remit-api"
@@ -96,15 +96,7 @@ class System:
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run a management command against the private database, as an operator would."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=check,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return manage(self.env, *args, check=check)
 
     # Workers
 

@@ -15,7 +15,6 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,7 +37,14 @@ from tests.faults.driver import Api, Driver, open_accounts
 from tests.faults.servers import PG_BIN, PrivateRedis
 from tests.ha.servers import Etcd, PatroniPair, RabbitCluster
 from tests.support.oidc_issuer import LoopbackIssuer
-from tests.support.processes import ROOT, Process, child_environment, free_port, wait_until_ready
+from tests.support.processes import (
+    Process,
+    api_process,
+    child_environment,
+    manage,
+    wait_until_ready,
+    worker_process,
+)
 
 AUDIENCE = "remit-api"
 SHARDS = 2
@@ -123,34 +129,11 @@ class System:
         # Two "machines": each lists its own RabbitMQ node first, and runs a web process and a worker.
         for machine in range(2):
             env = {**self.env, "RABBITMQ_URL": self.rabbitmq.url(machine)}
-            port = free_port()
-            web = Process(
-                f"web-{machine}",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "deploy/gunicorn.conf.py",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "8",
-                ],
-                env,
-                self.logs,
-            )
+            web, base_url = api_process(env, self.logs, name=f"web-{machine}", workers=1)
             web.start()
             stack.callback(web.stop)
-            self.webs.append((web, f"http://127.0.0.1:{port}"))
-            worker = Process(
-                f"worker-{machine}",
-                [sys.executable, "manage.py", "consume_account_events", "--shard", str(machine)],
-                env,
-                self.logs,
-            )
+            self.webs.append((web, base_url))
+            worker = worker_process(env, self.logs, shard=machine, name=f"worker-{machine}")
             worker.start()
             stack.callback(worker.stop)
             self.workers.append(worker)
@@ -159,15 +142,7 @@ class System:
         self.startup["total"] = time.monotonic() - began
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=check,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return manage(self.env, *args, check=check)
 
     def supervise(self, stop: threading.Event, deaths: list[str]) -> None:
         """Restart a worker that died by itself, as systemd would, and record it."""

@@ -59,7 +59,10 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-def api_process(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
+def api_process(
+    env: dict[str, str], log_dir: Path, *, name: str = "api", workers: int = 2
+) -> tuple[Process, str]:
+    """The API under gunicorn as deployed, on a free port; and its base URL."""
     port = free_port()
     argv = [
         sys.executable,
@@ -70,11 +73,11 @@ def api_process(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        "2",
+        str(workers),
         "--threads",
         "8",
     ]
-    return Process("api", argv, env, log_dir), f"http://127.0.0.1:{port}"
+    return Process(name, argv, env, log_dir), f"http://127.0.0.1:{port}"
 
 
 def worker_process(env: dict[str, str], log_dir: Path, *, shard: int = 0, name: str = "worker") -> Process:
@@ -85,6 +88,19 @@ def worker_process(env: dict[str, str], log_dir: Path, *, shard: int = 0, name: 
     process = Process(name, argv, env, log_dir)
     process.metrics_url = f"http://127.0.0.1:{port}/metrics"
     return process
+
+
+def manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a management command in a child process, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def wait_until_ready(base_url: str, process: Process, timeout: float = 30) -> None:
