@@ -96,18 +96,20 @@ def test_processes_counting_in_batches_never_refuse_below_the_rate_nor_pass_it_b
     assert not any(answers[first_refusal + len(processes) * 2 :]), "then every request is refused"
 
 
+def _timed(throttle: UserRateThrottle, times: int | None = None):
+    """One answer (or `times` answers) of the throttle, and how long it took to give them."""
+    started = time.monotonic()
+    answers = [throttle.allow_request(_request(), None) for _ in range(times or 1)]
+    return (answers if times else answers[0]), time.monotonic() - started
+
+
 def test_with_redis_stopped_requests_are_let_through_without_delay(own_redis) -> None:
     server, port = own_redis
     throttle = _throttle(port, rate="1/minute")
     server.terminate()
     server.wait(10)
 
-    before = time.monotonic()
-    first = throttle.allow_request(_request(), None)
-    first_took = time.monotonic() - before
-    started = time.monotonic()
-    allowed = [throttle.allow_request(_request(), None) for _ in range(50)]
-    elapsed = time.monotonic() - started
+    (first, first_took), (allowed, elapsed) = _timed(throttle), _timed(throttle, times=50)
 
     assert first
     assert all(allowed)
@@ -121,12 +123,7 @@ def test_with_redis_frozen_requests_are_let_through_after_one_timeout(own_redis)
     assert throttle.allow_request(_request(), None)
     os.kill(server.pid, signal.SIGSTOP)
 
-    before = time.monotonic()
-    first = throttle.allow_request(_request(), None)
-    first_took = time.monotonic() - before
-    started = time.monotonic()
-    allowed = [throttle.allow_request(_request(), None) for _ in range(50)]
-    elapsed = time.monotonic() - started
+    (first, first_took), (allowed, elapsed) = _timed(throttle), _timed(throttle, times=50)
 
     assert first
     assert all(allowed)
