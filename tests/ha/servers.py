@@ -230,6 +230,7 @@ class PatroniNode:
         log = open(self.folder.parent / f"{self.name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.popen = subprocess.Popen(
             [*_as("postgres"), "/usr/bin/patroni", str(settings)],
+            cwd=self.folder,  # its own: the checkout may be a folder postgres cannot enter (mktemp -d)
             env=env,
             stdout=log,
             stderr=log,
@@ -248,6 +249,7 @@ class PatroniNode:
         if (self.data / "postmaster.pid").exists():
             subprocess.run(
                 [*_as("postgres"), str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate"],
+                cwd=self.folder,
                 capture_output=True,
                 timeout=60,
             )
