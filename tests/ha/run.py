@@ -449,12 +449,22 @@ def run(
     except (Exception, KeyboardInterrupt, SystemExit) as exc:  # torn down above; the logs are kept
         outcome.error = f"{type(exc).__name__}: {exc}"
     finally:
+        if not outcome.passed or keep_logs:
+            _keep_server_logs(folder / "servers", folder / "logs")
         shutil.rmtree(folder / "servers", ignore_errors=True)
         if outcome.passed and not keep_logs:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             outcome.logs = folder / "logs"
     return outcome
+
+
+def _keep_server_logs(servers: Path, logs: Path) -> None:
+    """The servers' logs (Patroni, PostgreSQL, etcd, RabbitMQ) beside the processes' ones, before
+    their data folders go: a run that failed while starting them has no other evidence."""
+    for log in servers.rglob("*.log"):
+        if log.is_file():
+            shutil.copyfile(log, logs / "-".join(log.relative_to(servers).parts))
 
 
 def _pending(system: System) -> int:
