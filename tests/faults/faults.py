@@ -165,7 +165,7 @@ class FaultRunner:
 
     def _worker_sigterm(self, fault: Fault) -> str:
         worker = self._pick_worker(fault)
-        code = self.system.terminate_worker(worker)
+        code = self.system.terminate_worker(worker, once_up=True)
         self.sigterm_exit_codes.append(code)
         time.sleep(fault.hold)
         self.system.start_worker(worker)

@@ -129,9 +129,18 @@ class System:
             self.stopped_on_purpose.add(worker.name)
             worker.kill()
 
-    def terminate_worker(self, worker: Process) -> int | None:
-        """SIGTERM and the exit code (None if it had to be killed after 30 s)."""
+    def terminate_worker(self, worker: Process, *, once_up: bool = False) -> int | None:
+        """SIGTERM and the exit code (None if it had to be killed after 30 s).
+
+        `once_up`: first wait (up to 15 s) until the worker consumes. One that another fault has
+        just restarted may still be importing Django, and SIGTERM would end it before it has set
+        its handler (exit -15), which says nothing of a graceful stop."""
         with self.worker_lock:
+            deadline = time.monotonic() + 15
+            while once_up and worker.log().count('"message": "consuming ') < worker.starts:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             self.notice_worker_deaths()
             self.stopped_on_purpose.add(worker.name)
             try:

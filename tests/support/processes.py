@@ -31,10 +31,12 @@ class Process:
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen | None = None
         self.metrics_url: str | None = None
+        self.starts = 0
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it until it exits
         self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.starts += 1
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, as in a crash."""
