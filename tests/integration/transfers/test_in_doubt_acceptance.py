@@ -129,6 +129,7 @@ def test_a_statement_sent_on_a_dead_session_is_read_back_as_not_accepted(owner, 
 
     with pytest.raises(DatabaseError):
         _deposit(owner, store, account.id)
+    connection.close_if_unusable_or_obsolete()  # as Django does when a request ends
 
     assert Event.objects.filter(account_id=account.id).count() == 1
 
