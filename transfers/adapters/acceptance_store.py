@@ -33,9 +33,10 @@ _USAGE = LimitUsageRow._meta.db_table
 # each only if the one before it happened.
 _ACCEPT = """
 WITH active AS (
-    SELECT count(*) FILTER (WHERE status = ANY(%(statuses)s)) = cardinality(%(accounts)s::uuid[]) AS ok,
+    SELECT count(*) FILTER (WHERE status = 'active' OR (status = 'frozen' AND %(correction)s))
+            = 1 + (%(counterparty)s::uuid IS NOT NULL)::int AS ok,
         coalesce(bool_or(status = 'frozen'), false) AS frozen
-    FROM {accounts} WHERE id = ANY(%(accounts)s)
+    FROM {accounts} WHERE id IN (%(account)s, %(counterparty)s)
 ), reservation AS (
     INSERT INTO {usage} AS usage (account_id, business_date, used, pending)
     SELECT %(account)s, %(day)s, 0, %(amount)s
@@ -59,10 +60,6 @@ WITH active AS (
 SELECT (SELECT ok FROM active), (SELECT count(*) FROM event), (SELECT frozen FROM active),
     (SELECT pg_notify('remit_outbox', shard_key::text) FROM outbox)
 """
-
-
-# The statuses an event may be accepted on: a correction (a reversal) also on frozen accounts.
-_ACCEPTED_STATUSES = {False: ["active"], True: ["active", "frozen"]}
 
 
 class KnownAccounts:
@@ -227,7 +224,6 @@ class DjangoAcceptanceStore:
                     cursor.execute(
                         self._accept,
                         {
-                            "accounts": [i for i in (movement.account_id, movement.counterparty_id) if i],
                             "id": event.id,
                             "type": movement.type.value,
                             "account": movement.account_id,
@@ -246,7 +242,8 @@ class DjangoAcceptanceStore:
                             "headers": Jsonb(outbox.headers),
                             "request_id": outbox.request_id,
                             "reverses": movement.reverses,
-                            "statuses": _ACCEPTED_STATUSES[movement.type.is_correction],
+                            # A correction (a reversal) is accepted on frozen accounts too.
+                            "correction": movement.type.is_correction,
                         },
                     )
                 active, inserted, frozen, _ = cursor.fetchone()
