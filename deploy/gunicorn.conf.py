@@ -48,8 +48,9 @@ def worker_exit(server, worker) -> None:
     from telemetry import tracing
 
     tracing.shutdown()
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    for name in ("", "gunicorn.access", "gunicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            handler.flush()
     os._exit(0)
 
 
