@@ -36,6 +36,13 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     atexit.register(lambda: os.getpid() == _master and shutil.rmtree(_metrics_dir, ignore_errors=True))
 
 
+def post_worker_init(worker) -> None:
+    """The worker has loaded the application: freeze what start-up made (config.startup)."""
+    from config.startup import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 def worker_exit(server, worker) -> None:
     """A worker told to stop leaves as soon as its requests are answered (or graceful_timeout passed).
 

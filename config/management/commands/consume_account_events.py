@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config import bootstrap
+from config.startup import freeze_startup_objects
 from messaging import metrics
 from telemetry import tracing
 
@@ -69,6 +70,7 @@ class Command(BaseCommand):
         worker = bootstrap.worker(shard=shard, prefetch=prefetch, batch_size=batch_size, relay=not no_relay)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop())
+        freeze_startup_objects()
         applied = worker.run()
         log.info("stopped after applying %s events", applied)  # a log line like every other: JSON
         if worker.relay_failed:
