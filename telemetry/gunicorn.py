@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-import time
-
 from gunicorn.glogging import Logger
 
 from telemetry.context import ENVIRON_REQUEST_ID, ENVIRON_USER
@@ -23,10 +18,6 @@ class JsonLogger(Logger):
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
-        self.access_log.handlers = [
-            FlushedAside.replacing(handler) if type(handler) is logging.StreamHandler else handler
-            for handler in self.access_log.handlers
-        ]
 
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
@@ -50,48 +41,3 @@ class JsonLogger(Logger):
                 "user_agent": environ.get("HTTP_USER_AGENT"),
             },
         )
-
-
-class FlushedAside(logging.StreamHandler):
-    """The access log's handler on standard output: writes each line without flushing it, and a
-    thread flushes twice a second (and deploy/gunicorn.conf.py at a worker's exit).
-
-    A flush is a write(2) per request, during which the request's thread lets go of the GIL and
-    then queues for it behind the process's other threads. Lines reach the log within half a
-    second; a worker killed with SIGKILL may lose that last half second of access lines (the
-    application's own lines, and the events' outcomes in PostgreSQL, are not affected).
-    """
-
-    @classmethod
-    def replacing(cls, handler: logging.StreamHandler) -> FlushedAside:
-        aside = cls(handler.stream)
-        aside.setFormatter(handler.formatter)
-        aside.setLevel(handler.level)
-        aside._gunicorn = getattr(handler, "_gunicorn", False)  # gunicorn finds its handlers by it
-        return aside
-
-    def __init__(self, stream, *, flush_every_seconds: float = 0.5) -> None:
-        super().__init__(stream)
-        self._flush_every = flush_every_seconds
-        self._flusher_pid: int | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.stream.write(self.format(record) + self.terminator)
-        except RecursionError:
-            raise
-        except Exception:
-            self.handleError(record)
-        # Under the handler's lock (Handler.handle); once in each gunicorn worker, whose threads
-        # the fork from the master did not bring along.
-        if self._flusher_pid != os.getpid():
-            self._flusher_pid = os.getpid()
-            threading.Thread(target=self._flush_forever, name="access-log-flusher", daemon=True).start()
-
-    def _flush_forever(self) -> None:
-        while not self.stream.closed:
-            time.sleep(self._flush_every)
-            try:
-                self.flush()
-            except ValueError:  # closed meanwhile
-                return
