@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -29,9 +30,14 @@ def accept_request_id(header: str | None) -> str:
     if header and _CLIENT_REQUEST_ID.fullmatch(header):
         return header
     # 128 random bits, as uuid4().hex gives, but without asking the kernel (a system call, during
-    # which the thread lets go of the GIL): an id names a request, it guards nothing. `random`
-    # reseeds itself in each forked gunicorn worker.
-    return f"{random.getrandbits(128):032x}"
+    # which the thread lets go of the GIL): an id names a request, it guards nothing.
+    return f"{_NEW_IDS.getrandbits(128):032x}"
+
+
+# Its own generator: a random.seed() elsewhere in the process (a test library's, say) must not make
+# ids repeat. Seeded from the kernel at import and again in each forked process (gunicorn workers).
+_NEW_IDS = random.Random()
+os.register_at_fork(after_in_child=_NEW_IDS.seed)
 
 
 @contextmanager
