@@ -28,17 +28,19 @@ class _Handler(WSGIHandler):
             settings.MIDDLEWARE = site
 
 
-def by_path(*, api: WSGIHandler, site: WSGIHandler):
+class ByPath:
     """`/api/v1/…` to `api`, everything else (admin, docs, health, metrics, sign-in) to `site`."""
 
-    def application(environ, start_response):
-        handler = api if environ.get("PATH_INFO", "").startswith(settings.API_PATH_PREFIX) else site
+    def __init__(self, *, api: WSGIHandler, site: WSGIHandler) -> None:
+        self.api, self.site = api, site
+        self._api_prefix = settings.API_PATH_PREFIX
+
+    def __call__(self, environ, start_response):
+        handler = self.api if environ.get("PATH_INFO", "").startswith(self._api_prefix) else self.site
         return handler(environ, start_response)
 
-    return application
 
-
-application = by_path(api=_Handler(settings.API_MIDDLEWARE), site=WSGIHandler())
+application = ByPath(api=_Handler(settings.API_MIDDLEWARE), site=WSGIHandler())
 
 from telemetry import tracing  # noqa: E402 - after Django's set-up, in each gunicorn worker
 

@@ -13,10 +13,21 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.conf import settings
 
-from config.wsgi import application
+from telemetry import tracing
 
 
-def call(path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+@pytest.fixture(scope="module")
+def application():
+    """config.wsgi's application, imported here rather than when the tests are collected."""
+    tracing_before = tracing.enabled()
+    from config.wsgi import application
+
+    if not tracing_before:
+        tracing.use(None)  # as the rest of the tests run, whatever OTEL_* this shell has
+    return application
+
+
+def call(application, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     """status, headers (by lower-case name), body"""
     environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(), **headers}
     setup_testing_defaults(environ)
@@ -31,7 +42,7 @@ def call(path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     return answer["status"], answer["headers"], body
 
 
-def test_the_api_runs_the_site_middleware_but_what_only_browsers_need():
+def test_the_api_runs_the_site_middleware_but_what_only_browsers_need(application):
     browser_only = [name for name in settings.MIDDLEWARE if name not in settings.API_MIDDLEWARE]
 
     assert [n for n in settings.MIDDLEWARE if n in settings.API_MIDDLEWARE] == settings.API_MIDDLEWARE
@@ -43,13 +54,20 @@ def test_the_api_runs_the_site_middleware_but_what_only_browsers_need():
         "SessionMiddleware",
         "WhiteNoiseMiddleware",
     ]
+    # And the API's handler was built from that list (CSRF is the one of them with a view hook).
+    checks_csrf = {
+        name: any(type(hook.__self__).__name__ == "CsrfViewMiddleware" for hook in handler._view_middleware)
+        for name, handler in (("api", application.api), ("site", application.site))
+    }
+    assert checks_csrf == {"api": False, "site": True}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_api_call_gets_its_request_id_cors_and_security_headers(oidc_issuer):
+def test_an_api_call_gets_its_request_id_cors_and_security_headers(application, oidc_issuer):
     origin = settings.CORS_ALLOWED_ORIGINS[0]
 
     status, headers, body = call(
+        application,
         "/api/v1/accounts",
         HTTP_AUTHORIZATION=f"Bearer {oidc_issuer.token('wsgi-alice')}",
         HTTP_ORIGIN=origin,
@@ -67,8 +85,8 @@ def test_an_api_call_gets_its_request_id_cors_and_security_headers(oidc_issuer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_admin_still_has_sessions_and_their_user():
-    status, headers, _ = call("/admin/")
+def test_the_admin_still_has_sessions_and_their_user(application):
+    status, headers, _ = call(application, "/admin/")
 
     # The admin reads request.user, which only the session middleware gives: without it, a 500.
     assert status == 302
