@@ -93,7 +93,10 @@ def _run(shards: int, env: dict, issuer: LoopbackIssuer, logs: Path, args, repor
         worker.start()
     system.wait_ready(base)
     try:
-        for ceiling, url in (("trivial_drf", "/bench/noop"), ("durable_drf", "/bench/durable-noop")):
+        for ceiling, url in (
+            ("trivial_drf", "/api/v1/bench/noop"),
+            ("durable_drf", "/api/v1/bench/durable-noop"),
+        ):
             if ceiling not in report["ceilings"]:
                 noop = load.write_script([load.Request(url, {})], logs / f"{ceiling}.lua")
                 report["ceilings"][ceiling] = _saturate(base, noop, args.seconds)

@@ -34,7 +34,8 @@ class DurableNoopView(NoopView):
 
 
 urlpatterns = [
-    path("bench/noop", NoopView.as_view()),
-    path("bench/durable-noop", DurableNoopView.as_view()),
+    # Under the API's prefix, so that they run the middleware the API runs (config/wsgi.py).
+    path("api/v1/bench/noop", NoopView.as_view()),
+    path("api/v1/bench/durable-noop", DurableNoopView.as_view()),
     *real,
 ]
