@@ -166,7 +166,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Browsers (contract "Browsers"): only the API, only these origins; no cookies cross origins, the
 # token travels in Authorization.
 CORS_ALLOWED_ORIGINS = env.origins("CORS_ALLOWED_ORIGINS")
-CORS_URLS_REGEX = r"^/api/v1/"
+CORS_URLS_REGEX = rf"^{API_PATH_PREFIX}"  # "/" and letters only: nothing to escape
 # If-None-Match too: without it a browser cannot ask for the 304 that GET /events/{id} answers.
 CORS_ALLOW_HEADERS = (
     "authorization",
