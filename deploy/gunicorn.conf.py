@@ -55,9 +55,8 @@ def worker_exit(server, worker) -> None:
     from telemetry import tracing
 
     tracing.shutdown()
-    for name in ("", "gunicorn.access", "gunicorn.error"):
-        for handler in logging.getLogger(name).handlers:
-            handler.flush()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
     os._exit(0)
 
 
