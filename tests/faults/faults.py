@@ -7,6 +7,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import psycopg
+
 from tests.faults.driver import Driver
 from tests.faults.system import System
 
@@ -297,15 +299,19 @@ class FaultRunner:
             for worker in stopped:
                 system.terminate_worker(worker)
             try:
-                event = self._pending_cash_event()
-                with system.postgres.connect() as conn:
-                    conn.execute(_REFUSE_FUNCTION)
-                    conn.execute(_REFUSE_TRIGGER.format(event_id=event[0]))
+                event = _again_while_refused(self._refuse_newest_cash_event, seconds=30)
                 self.refused.update(event_id=str(event[0]), account=str(event[1]), installed_at=time.time())
             finally:
                 for worker in stopped:
                     system.start_worker(worker)
         return f"event {event[0]} of account {event[1]}"
+
+    def _refuse_newest_cash_event(self) -> tuple:
+        event = self._pending_cash_event()
+        with self.system.postgres.connect() as conn:
+            conn.execute(_REFUSE_FUNCTION)
+            conn.execute(_REFUSE_TRIGGER.format(event_id=event[0]))
+        return event
 
     def _pending_cash_event(self) -> tuple:
         deadline = time.monotonic() + 10
@@ -322,14 +328,19 @@ class FaultRunner:
                 time.sleep(0.1)
 
     def _lift_refusal(self) -> None:
-        """The cause is fixed (the trigger dropped); the operator replays what was parked."""
-        with self.system.postgres.connect() as conn:
-            conn.execute("DROP TRIGGER IF EXISTS campaign_refuses_one_event ON transfers_event")
-        # `stuck` exits 1 when it lists something, as it should here.
-        self.refused["stuck"] = self.system.manage("stuck", check=False).stdout
-        # As an operator would: a command refused by a database that another fault has made
-        # read-only or restarts is run again (it changes nothing until it commits).
+        """The cause is fixed (the trigger dropped); the operator replays what was parked.
+
+        As an operator would, each step refused by a database that another fault has made
+        read-only or restarts is done again (none changes anything until it commits)."""
         deadline = time.monotonic() + 60
+        _again_while_refused(self._drop_refusal, seconds=60)
+        # `stuck` exits 1 when it lists something, as it should here; it may also fail to connect.
+        while True:
+            stuck = self.system.manage("stuck", check=False).stdout
+            if self.refused["event_id"] in stuck or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        self.refused["stuck"] = stuck
         while True:
             replay = self.system.manage("replay_events", "--parked", check=False)
             if replay.returncode == 0 or time.monotonic() > deadline:
@@ -339,6 +350,24 @@ class FaultRunner:
             raise RuntimeError(f"replay_events --parked exited {replay.returncode}: {replay.stderr[-2000:]}")
         self.refused["replay"] = replay.stdout
 
+    def _drop_refusal(self) -> None:
+        with self.system.postgres.connect() as conn:
+            conn.execute("DROP TRIGGER IF EXISTS campaign_refuses_one_event ON transfers_event")
+
+
+def _again_while_refused(action, *, seconds: float):
+    """`action()`, done again while PostgreSQL refuses it (another fault ended the session, made
+    the server read-only or restarts it), for up to `seconds`; each try changes nothing unless it
+    commits."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except psycopg.Error:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
 
 _REFUSE_FUNCTION = """
 CREATE OR REPLACE FUNCTION campaign_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -347,7 +376,7 @@ BEGIN
 END $$
 """
 _REFUSE_TRIGGER = """
-CREATE TRIGGER campaign_refuses_one_event BEFORE UPDATE ON transfers_event FOR EACH ROW
+CREATE OR REPLACE TRIGGER campaign_refuses_one_event BEFORE UPDATE ON transfers_event FOR EACH ROW
 WHEN (NEW.event_id = '{event_id}' AND NEW.status <> 'pending')
 EXECUTE FUNCTION campaign_refuse_event()
 """
