@@ -299,7 +299,7 @@ class FaultRunner:
             for worker in stopped:
                 system.terminate_worker(worker)
             try:
-                event = _again_while_refused(self._refuse_newest_cash_event, seconds=30)
+                event = _again(self._refuse_newest_cash_event, until=time.monotonic() + 30)
                 self.refused.update(event_id=str(event[0]), account=str(event[1]), installed_at=time.time())
             finally:
                 for worker in stopped:
@@ -333,19 +333,18 @@ class FaultRunner:
         As an operator would, each step refused by a database that another fault has made
         read-only or restarts is done again (none changes anything until it commits)."""
         deadline = time.monotonic() + 60
-        _again_while_refused(self._drop_refusal, seconds=60)
+        _again(self._drop_refusal, until=deadline)
         # `stuck` exits 1 when it lists something, as it should here; it may also fail to connect.
-        while True:
-            stuck = self.system.manage("stuck", check=False).stdout
-            if self.refused["event_id"] in stuck or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        self.refused["stuck"] = stuck
-        while True:
-            replay = self.system.manage("replay_events", "--parked", check=False)
-            if replay.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        self.refused["stuck"] = _again(
+            lambda: self.system.manage("stuck", check=False).stdout,
+            until=deadline,
+            done=lambda listed: self.refused["event_id"] in listed,
+        )
+        replay = _again(
+            lambda: self.system.manage("replay_events", "--parked", check=False),
+            until=deadline,
+            done=lambda finished: finished.returncode == 0,
+        )
         if replay.returncode != 0:  # the checker reports it, with what the command said
             raise RuntimeError(f"replay_events --parked exited {replay.returncode}: {replay.stderr[-2000:]}")
         self.refused["replay"] = replay.stdout
@@ -355,18 +354,20 @@ class FaultRunner:
             conn.execute("DROP TRIGGER IF EXISTS campaign_refuses_one_event ON transfers_event")
 
 
-def _again_while_refused(action, *, seconds: float):
-    """`action()`, done again while PostgreSQL refuses it (another fault ended the session, made
-    the server read-only or restarts it), for up to `seconds`; each try changes nothing unless it
-    commits."""
-    deadline = time.monotonic() + seconds
+def _again(action, *, until: float, done=lambda result: True):
+    """`action()`, done again each second while PostgreSQL refuses it (another fault ended the
+    session, made the server read-only or restarts it) or its result is not `done`, until the
+    monotonic time `until`; then the last result, or the last refusal raised."""
     while True:
         try:
-            return action()
+            result = action()
         except psycopg.Error:
-            if time.monotonic() > deadline:
+            if time.monotonic() > until:
                 raise
-            time.sleep(1)
+        else:
+            if done(result) or time.monotonic() > until:
+                return result
+        time.sleep(1)
 
 
 _REFUSE_FUNCTION = """
